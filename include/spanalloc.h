@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spanalloc: a Go/TCMalloc-style span allocator (size classes up to 32 KiB,
+ * per-thread caches, per-class central lists, a page heap of 8 KiB pages over
+ * 64 MiB arenas, a scavenger returning idle pages with MADV_FREE or
+ * MADV_DONTNEED). Link libspanalloc (sa_* API) or LD_PRELOAD libspanalloc.so
+ * (which also provides malloc/free/...).
+ *
+ * Semantics: every pointer is 16-byte aligned; sa_malloc(0) returns a minimal
+ * (16-byte) object; sa_realloc(p, 0) frees p and returns NULL (glibc
+ * behaviour); on failure NULL is returned and errno = ENOMEM. A double free
+ * or a free of a pointer not owned by spanalloc aborts the process with a
+ * message on stderr.
+ *
+ * Environment: SPANALLOC_MADV=free|dontneed selects the release mode
+ * (default free); SPANALLOC_SCAVENGE_MS=<ms> sets the idle delay after which
+ * a free page-heap run is released at the next page-heap operation (default
+ * 1000 ms; 0 releases at once).
+ */
+#ifndef SPANALLOC_H
+#define SPANALLOC_H
+
+#include <stddef.h>
+#include "spanalloc-stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bytes; objects larger than this are their own spans ("large"). */
+#define SA_MAX_SMALL_SIZE 32768u
+/* Bytes of one page-heap page. */
+#define SA_PAGE_SIZE 8192u
+
+enum sa_release_mode {
+	SA_RELEASE_FREE = 1,     /* madvise(MADV_FREE): lazy, stays in RSS as LazyFree */
+	SA_RELEASE_DONTNEED = 2, /* madvise(MADV_DONTNEED): RSS drops at once */
+};
+
+void *sa_malloc(size_t size);
+void sa_free(void *p);
+void *sa_calloc(size_t n, size_t size);
+void *sa_realloc(void *p, size_t size);
+void *sa_reallocarray(void *p, size_t n, size_t size);
+int sa_posix_memalign(void **out, size_t alignment, size_t size);
+void *sa_aligned_alloc(size_t alignment, size_t size);
+void *sa_memalign(size_t alignment, size_t size);
+size_t sa_usable_size(const void *p);
+/* Size the allocator would really use for a request of `size` bytes. */
+size_t sa_good_size(size_t size);
+
+/* Fills *out (exact when no other thread allocates concurrently) and
+ * publishes the statistics segment. Returns 0 or an errno. */
+int sa_stats(struct sa_stats *out);
+/* Releases every free page-heap page to the OS now (current mode). Returns
+ * the number of bytes newly released. Also flushes the caller's thread cache. */
+size_t sa_scavenge(void);
+/* Returns 0 or EINVAL. */
+int sa_set_release_mode(enum sa_release_mode mode);
+enum sa_release_mode sa_get_release_mode(void);
+/* Returns the calling thread's cached objects to the central lists. */
+void sa_thread_flush(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

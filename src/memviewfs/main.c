@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/* memviewfs [options] [SOURCE] MOUNTPOINT
+ *
+ * FUSE conventions: daemonizes unless -f, -d debug, -s single-threaded,
+ * -o options go to libfuse (allow_other, auto_unmount, ...). SIGINT,
+ * SIGTERM and SIGHUP unmount and exit 0. A SOURCE before the mountpoint is
+ * accepted and ignored, so mount.fuse3 (fstab, `mount -t fuse.memviewfs
+ * memviewfs /mnt/memviewfs`) can start us. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "mv-fuse.h"
+#include "mv-version.h"
+#include <fuse_lowlevel.h>
+
+typedef struct {
+  GPtrArray *positional; /* the non-option arguments, in order */
+} MvOptions;
+
+static int
+collect_positional(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+  MvOptions *options = data;
+
+  if (key == FUSE_OPT_KEY_NONOPT) {
+    g_ptr_array_add(options->positional, g_strdup(arg));
+    return 0; /* put back below: only the mountpoint */
+  }
+  return 1;
+}
+
+static void
+print_usage(const char *argv0)
+{
+  printf("usage: %s [options] [SOURCE] MOUNTPOINT\n"
+         "\n"
+         "Mounts a tree where every process has a directory of memory files (rss,\n"
+         "pss, uss, the anonymous/file x private/shared split, mappings, ...), all in\n"
+         "bytes and recomputed from /proc at every open(). `cat MOUNTPOINT/README`\n"
+         "explains every file. SOURCE (as mount.fuse3 passes it) is ignored.\n"
+         "\n"
+         "    -h   --help            print this help and exit\n"
+         "    -V   --version         print the version and exit\n",
+         argv0);
+}
+
+static void
+print_banner(const char *mountpoint)
+{
+  fprintf(stderr,
+          "memviewfs %s: mounted on %s (Ctrl-C unmounts)\n"
+          "  try:  ls %s/$$/\n"
+          "        cat %s/self/summary\n"
+          "        grep . %s/*/pss | sort -t: -k2 -n | tail\n"
+          "        cat %s/processes\n"
+          "        cat %s/README\n",
+          MV_VERSION, mountpoint, mountpoint, mountpoint, mountpoint, mountpoint, mountpoint);
+}
+
+int
+main(int argc, char *argv[])
+{
+  struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+  struct fuse_cmdline_opts opts = { 0 };
+  struct fuse_loop_config *loop_config = NULL;
+  MvOptions options = { g_ptr_array_new_with_free_func(g_free) };
+  struct fuse *fuse;
+  int ret = 1;
+
+  if (fuse_opt_parse(&args, &options, NULL, collect_positional) != 0)
+    goto out_args;
+  if (options.positional->len > 2) {
+    fprintf(stderr, "%s: too many arguments (see --help)\n", argv[0]);
+    goto out_args;
+  }
+  if (options.positional->len > 0)
+    fuse_opt_add_arg(&args, g_ptr_array_index(options.positional, options.positional->len - 1));
+
+  if (fuse_parse_cmdline(&args, &opts) != 0)
+    goto out_args;
+  if (opts.show_version) {
+    printf("memviewfs %s\nFUSE library %s\n", MV_VERSION, fuse_pkgversion());
+    ret = 0;
+    goto out_opts;
+  }
+  if (opts.show_help) {
+    print_usage(argv[0]);
+    fuse_cmdline_help();
+    fuse_lib_help(&args);
+    ret = 0;
+    goto out_opts;
+  }
+  if (opts.mountpoint == NULL) {
+    fprintf(stderr, "%s: no mountpoint given (see --help)\n", argv[0]);
+    goto out_opts;
+  }
+
+  fuse = fuse_new(&args, &mv_fuse_operations, sizeof mv_fuse_operations, NULL);
+  if (fuse == NULL)
+    goto out_opts;
+  if (fuse_mount(fuse, opts.mountpoint) != 0)
+    goto out_destroy;
+  if (fuse_daemonize(opts.foreground) != 0)
+    goto out_unmount;
+  if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+    goto out_unmount;
+  if (opts.foreground)
+    print_banner(opts.mountpoint);
+
+  if (opts.singlethread) {
+    ret = fuse_loop(fuse);
+  } else {
+    loop_config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(loop_config, opts.clone_fd);
+    if (opts.max_threads > 0 && opts.max_threads <= 1000)
+      fuse_loop_cfg_set_max_threads(loop_config, opts.max_threads);
+    if (opts.max_idle_threads <= 1000) /* UINT_MAX: not given */
+      fuse_loop_cfg_set_idle_threads(loop_config, opts.max_idle_threads);
+    ret = fuse_loop_mt(fuse, loop_config);
+    fuse_loop_cfg_destroy(loop_config);
+  }
+  /* A signal ends the loop normally: that is a clean exit. */
+  ret = ret < 0 ? 1 : 0;
+  fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+  fuse_unmount(fuse);
+out_destroy:
+  fuse_destroy(fuse);
+out_opts:
+  free(opts.mountpoint);
+out_args:
+  fuse_opt_free_args(&args);
+  g_ptr_array_unref(options.positional);
+  return ret;
+}

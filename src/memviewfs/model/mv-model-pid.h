@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* The per-process model: from parsed smaps/status/smaps_rollup to the values
+ * of a <pid>/ directory. All values are BYTES. No I/O here: callers read
+ * the /proc text and hand it in. */
+#pragma once
+
+#include <glib.h>
+
+#include "proc/mv-proc.h"
+
+G_BEGIN_DECLS
+
+/* The 2x2 of resident memory (seed 000's table). The rule, per mapping of
+ * smaps (perms[3] says private 'p' or shared 's'):
+ *
+ *   private mapping: anon_private += Anonymous      (heap, stack, anonymous
+ *                                                    mmap, and pages copied on
+ *                                                    write from a private file
+ *                                                    mapping; LazyFree pages are
+ *                                                    anonymous and stay here)
+ *                    file_private += Rss - Anonymous (page-cache pages of the
+ *                                                    binary, libraries and
+ *                                                    MAP_PRIVATE files)
+ *   shared mapping:  anon_shared  += Rss  when the mapping is anonymous shmem:
+ *                                         MAP_SHARED|MAP_ANONYMOUS, which smaps
+ *                                         names "/dev/zero (deleted)" or
+ *                                         "[anon_shmem:<name>]"
+ *                    file_shared  += Rss  otherwise: shared file mappings,
+ *                                         SysV shm ("/SYSV<key> (deleted)"),
+ *                                         memfd ("/memfd:<name> (deleted)"),
+ *                                         POSIX shm (/dev/shm/...)
+ *
+ * Swapped pages are not resident and are in none of the four. The four add
+ * up to the Rss of smaps (= smaps_rollup Rss) exactly, and to VmRSS of
+ * status within the kernel's own counter slack. */
+typedef struct {
+  guint64 anon_private;
+  guint64 anon_shared;
+  guint64 file_private;
+  guint64 file_shared;
+} MvResident2x2;
+
+/* Adds one mapping to @acc by the rule above. */
+void mv_resident_2x2_add(MvResident2x2 *acc, const MvSmapsEntry *entry);
+
+/* The columns of the `mappings` table, in order: X(member, "Header"). */
+#define MV_MAPPING_COLUMNS(X)          \
+  X(private_clean, "Private_Clean")    \
+  X(private_dirty, "Private_Dirty")    \
+  X(shared_clean, "Shared_Clean")      \
+  X(shared_dirty, "Shared_Dirty")      \
+  X(rss, "Rss")                        \
+  X(pss, "Pss")                        \
+  X(swap, "Swap")                      \
+  X(lazyfree, "LazyFree")              \
+  X(vsz, "VSZ")
+
+/* One row of `mappings`: every mapping of one path, or of one anonymous kind,
+ * summed. */
+typedef struct {
+  char *label; /* the path as smaps prints it, or "[heap]", "[stack]",
+                * "[anon]" (unnamed private anonymous), "[anon_shared]"
+                * (MAP_SHARED|MAP_ANONYMOUS), "[anon:<name>]", "[vdso]"... */
+#define MV_MAPPING_X(member, header) guint64 member;
+  MV_MAPPING_COLUMNS(MV_MAPPING_X)
+#undef MV_MAPPING_X
+  guint n_mappings; /* how many VMAs were summed into this row */
+} MvMappingRow;
+
+void mv_mapping_row_free(MvMappingRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvMappingRow, mv_mapping_row_free)
+
+/* Everything one pass over smaps yields. */
+typedef struct {
+  MvResident2x2 resident;
+  GPtrArray *rows;    /* of MvMappingRow*, sorted by rss descending, then label */
+  MvMappingRow total; /* label "total": the sum of every row */
+} MvPidSmaps;
+
+MvPidSmaps *mv_pid_smaps_new(void);
+void mv_pid_smaps_free(MvPidSmaps *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvPidSmaps, mv_pid_smaps_free)
+
+/* Parses smaps @text and fills @model (which must be fresh). */
+gboolean mv_pid_smaps_build(MvPidSmaps *model, const char *text, gsize len, GError **error);
+
+/* The label a mapping is grouped under in `mappings` (see MvMappingRow). */
+char *mv_mapping_label(const MvSmapsEntry *entry);
+
+/* The values of a <pid>/ directory that come from smaps_rollup. */
+typedef struct {
+  guint64 rss;            /* Rss of the rollup (page-table walk) */
+  guint64 pss;            /* Pss */
+  guint64 uss;            /* Private_Clean + Private_Dirty (smem's USS) */
+  guint64 swap;           /* Swap */
+  guint64 retained_freed; /* LazyFree: MADV_FREE'd, still resident */
+} MvPidRollup;
+
+void mv_pid_rollup_from_values(const MvSmapsValues *v, MvPidRollup *out);
+
+G_END_DECLS

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* /proc/meminfo: "Key:   <n> kB" lines, plus a few that count pages or
+ * nothing (HugePages_Total, Hugepagesize is kB): unknown keys are skipped
+ * whatever their shape; a known key must be "<n> kB". */
+#include "mv-proc.h"
+#include "mv-proc-text.h"
+
+#include <string.h>
+
+static const char *const meminfo_keys[MV_MEMINFO_N_FIELDS] = {
+#define MV_MEMINFO_X(member, key) key,
+  MV_MEMINFO_FIELDS(MV_MEMINFO_X)
+#undef MV_MEMINFO_X
+};
+
+static guint64 *
+meminfo_field(MvMeminfo *m, int index)
+{
+  guint64 *fields[MV_MEMINFO_N_FIELDS] = {
+#define MV_MEMINFO_X(member, key) &m->member,
+    MV_MEMINFO_FIELDS(MV_MEMINFO_X)
+#undef MV_MEMINFO_X
+  };
+  return fields[index];
+}
+
+gboolean
+mv_meminfo_parse(const char *text, gsize len, MvMeminfo *out, GError **error)
+{
+  MvLineReader reader;
+  const char *line;
+  gsize line_len;
+  gboolean complete;
+  int hint = 0;
+
+  memset(out, 0, sizeof *out);
+  mv_line_reader_init(&reader, text, len);
+  while (mv_line_next(&reader, &line, &line_len, &complete)) {
+    if (!complete)
+      break; /* cut off: not trusted */
+    const char *key;
+    gsize key_len;
+    guint64 kb, bytes;
+    MvKbLineResult r = mv_kb_line_split(line, line_len, &key, &key_len, &kb);
+    if (r == MV_KB_LINE_NO_COLON)
+      return mv_set_errno(error, EIO, "meminfo line %u: no \"Key:\"", reader.lineno);
+    int index = mv_key_lookup(meminfo_keys, MV_MEMINFO_N_FIELDS, key, key_len, &hint);
+    if (index < 0)
+      continue;
+    if (r != MV_KB_LINE_OK || !mv_kb_to_bytes(kb, &bytes))
+      return mv_set_errno(error, EIO, "meminfo line %u: %s is not a valid \"<number> kB\"",
+                          reader.lineno, meminfo_keys[index]);
+    *meminfo_field(out, index) = bytes;
+    out->present |= G_GUINT64_CONSTANT(1) << index;
+  }
+  if (!(out->present & (G_GUINT64_CONSTANT(1) << MV_MEMINFO_FIELD_mem_total)))
+    return mv_set_errno(error, EIO, "meminfo: no MemTotal line");
+  return TRUE;
+}

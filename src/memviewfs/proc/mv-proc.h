@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/* The /proc parsers: kernel text -> C structs. No FUSE, no GLib allocation
+ * inside a parse (callers own every buffer), so every parser can be fed
+ * arbitrary bytes by a fuzzer or a unit test. Every size leaves a parser in
+ * BYTES, converted from the kernel's kB (1024 bytes) or pages where the kernel
+ * prints those; the field comments below name the kernel's unit.
+ *
+ * A parse fails (FALSE, MV_ERRNO/EIO with a message naming the line) on text
+ * that cannot be trusted: a truncated header line, a number that does not
+ * parse or overflows. Unknown fields are skipped (the kernel adds fields over
+ * time). */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mv-error.h"
+
+G_BEGIN_DECLS
+
+/* ---- reading files from /proc ------------------------------------------ */
+
+/* Reads the whole of @path into @out (replacing its contents) with
+ * open/read; the errno of a failure is kept (ENOENT, ESRCH, EACCES...). A
+ * file that reads as empty is returned as empty: callers decide what empty
+ * means. */
+gboolean mv_read_file(const char *path, GString *out, GError **error);
+
+/* mv_read_file("/proc/<pid>/<name>"). A pid whose process has gone answers
+ * ENOENT; the kernel's ESRCH (process exited after open) is kept as ESRCH. */
+gboolean mv_proc_read(pid_t pid, const char *name, GString *out, GError **error);
+
+/* ---- /proc/<pid>/smaps and smaps_rollup -------------------------------- */
+
+/* Every per-mapping field of smaps, in the kernel's order: X(member, "Key").
+ * All are printed by the kernel in kB and stored here in bytes. */
+#define MV_SMAPS_FIELDS(X)                       \
+  X(size, "Size")                                \
+  X(kernel_page_size, "KernelPageSize")          \
+  X(mmu_page_size, "MMUPageSize")                \
+  X(rss, "Rss")                                  \
+  X(pss, "Pss")                                  \
+  X(pss_dirty, "Pss_Dirty")                      \
+  X(pss_anon, "Pss_Anon")                        \
+  X(pss_file, "Pss_File")                        \
+  X(pss_shmem, "Pss_Shmem")                      \
+  X(shared_clean, "Shared_Clean")                \
+  X(shared_dirty, "Shared_Dirty")                \
+  X(private_clean, "Private_Clean")              \
+  X(private_dirty, "Private_Dirty")              \
+  X(referenced, "Referenced")                    \
+  X(anonymous, "Anonymous")                      \
+  X(ksm, "KSM")                                  \
+  X(lazyfree, "LazyFree")                        \
+  X(anon_huge_pages, "AnonHugePages")            \
+  X(shmem_pmd_mapped, "ShmemPmdMapped")          \
+  X(file_pmd_mapped, "FilePmdMapped")            \
+  X(shared_hugetlb, "Shared_Hugetlb")            \
+  X(private_hugetlb, "Private_Hugetlb")          \
+  X(swap, "Swap")                                \
+  X(swap_pss, "SwapPss")                         \
+  X(locked, "Locked")
+
+enum {
+#define MV_SMAPS_X(member, key) MV_SMAPS_FIELD_##member,
+  MV_SMAPS_FIELDS(MV_SMAPS_X)
+#undef MV_SMAPS_X
+  MV_SMAPS_N_FIELDS
+};
+
+/* One mapping's (or the rollup's) values, in bytes. @present has bit
+ * (1 << MV_SMAPS_FIELD_x) set for every field the kernel printed. */
+typedef struct {
+#define MV_SMAPS_X(member, key) guint64 member;
+  MV_SMAPS_FIELDS(MV_SMAPS_X)
+#undef MV_SMAPS_X
+  guint64 present;
+} MvSmapsValues;
+
+/* One mapping: the header line of a smaps block plus its values. */
+typedef struct {
+  guint64 start, end;    /* virtual addresses, end exclusive */
+  char perms[5];         /* "rw-p", NUL-terminated; perms[3] is 'p' or 's' */
+  guint64 offset;        /* file offset in bytes */
+  guint32 dev_major, dev_minor;
+  guint64 inode;
+  /* The path as the kernel printed it (it escapes '\n' as "\012"), without
+   * the column padding; points into the parsed text, NOT NUL-terminated; an
+   * empty string for an unnamed anonymous mapping. Kept verbatim: "[heap]",
+   * "[anon:name]", "/dev/zero (deleted)", "/a path with spaces". */
+  const char *path;
+  gsize path_len;
+  MvSmapsValues v;
+} MvSmapsEntry;
+
+/* Called once per complete mapping; return FALSE to stop early (not an
+ * error). */
+typedef gboolean (*MvSmapsFunc)(const MvSmapsEntry *entry, gpointer user_data);
+
+/* Parses the text of /proc/<pid>/smaps. A block cut off after its header
+ * (the text ends mid-mapping) is still reported if at least its header line
+ * is whole; a header line that does not parse fails the parse. */
+gboolean mv_smaps_parse(const char *text, gsize len, MvSmapsFunc func, gpointer user_data,
+                        GError **error);
+
+/* Parses the text of /proc/<pid>/smaps_rollup into @out. Empty text (a
+ * process without an address space) fails with MV_ERRNO/ESRCH. */
+gboolean mv_smaps_rollup_parse(const char *text, gsize len, MvSmapsValues *out, GError **error);
+
+/* ---- /proc/<pid>/status ------------------------------------------------ */
+
+/* The kB-valued lines of status: X(member, "Key"), stored in bytes. */
+#define MV_STATUS_KB_FIELDS(X) \
+  X(vm_peak, "VmPeak")         \
+  X(vm_size, "VmSize")         \
+  X(vm_lck, "VmLck")           \
+  X(vm_pin, "VmPin")           \
+  X(vm_hwm, "VmHWM")           \
+  X(vm_rss, "VmRSS")           \
+  X(rss_anon, "RssAnon")       \
+  X(rss_file, "RssFile")       \
+  X(rss_shmem, "RssShmem")     \
+  X(vm_data, "VmData")         \
+  X(vm_stk, "VmStk")           \
+  X(vm_exe, "VmExe")           \
+  X(vm_lib, "VmLib")           \
+  X(vm_pte, "VmPTE")           \
+  X(vm_swap, "VmSwap")
+
+typedef struct {
+  char name[64];       /* comm, unescaped from status' "\\n"/"\\\\" escapes */
+  char state;          /* 'R', 'S', 'Z', ... */
+  pid_t tgid, pid, ppid;
+  uid_t uid[4];        /* real, effective, saved, filesystem */
+  gid_t gid[4];        /* real, effective, saved, filesystem */
+  guint64 cap_prm;     /* CapPrm bitmask */
+  guint64 cap_eff;     /* CapEff bitmask */
+  gboolean has_mm;     /* a VmSize line was present: false for kernel threads and zombies */
+#define MV_STATUS_X(member, key) guint64 member;
+  MV_STATUS_KB_FIELDS(MV_STATUS_X)
+#undef MV_STATUS_X
+} MvStatus;
+
+/* Parses /proc/<pid>/status. Name, Uid and Gid lines are required. */
+gboolean mv_status_parse(const char *text, gsize len, MvStatus *out, GError **error);
+
+/* ---- /proc/meminfo ----------------------------------------------------- */
+
+/* The kB-valued lines of meminfo that memviewfs uses (bytes here). */
+#define MV_MEMINFO_FIELDS(X)                   \
+  X(mem_total, "MemTotal")                     \
+  X(mem_free, "MemFree")                       \
+  X(mem_available, "MemAvailable")             \
+  X(buffers, "Buffers")                        \
+  X(cached, "Cached")                          \
+  X(swap_cached, "SwapCached")                 \
+  X(active, "Active")                          \
+  X(inactive, "Inactive")                      \
+  X(active_anon, "Active(anon)")               \
+  X(inactive_anon, "Inactive(anon)")           \
+  X(active_file, "Active(file)")               \
+  X(inactive_file, "Inactive(file)")           \
+  X(unevictable, "Unevictable")                \
+  X(mlocked, "Mlocked")                        \
+  X(swap_total, "SwapTotal")                   \
+  X(swap_free, "SwapFree")                     \
+  X(dirty, "Dirty")                            \
+  X(writeback, "Writeback")                    \
+  X(anon_pages, "AnonPages")                   \
+  X(mapped, "Mapped")                          \
+  X(shmem, "Shmem")                            \
+  X(kreclaimable, "KReclaimable")              \
+  X(slab, "Slab")                              \
+  X(sreclaimable, "SReclaimable")              \
+  X(sunreclaim, "SUnreclaim")                  \
+  X(kernel_stack, "KernelStack")               \
+  X(page_tables, "PageTables")                 \
+  X(commit_limit, "CommitLimit")               \
+  X(committed_as, "Committed_AS")              \
+  X(vmalloc_used, "VmallocUsed")               \
+  X(anon_huge_pages, "AnonHugePages")          \
+  X(shmem_huge_pages, "ShmemHugePages")        \
+  X(hugetlb, "Hugetlb")
+
+enum {
+#define MV_MEMINFO_X(member, key) MV_MEMINFO_FIELD_##member,
+  MV_MEMINFO_FIELDS(MV_MEMINFO_X)
+#undef MV_MEMINFO_X
+  MV_MEMINFO_N_FIELDS
+};
+
+typedef struct {
+#define MV_MEMINFO_X(member, key) guint64 member;
+  MV_MEMINFO_FIELDS(MV_MEMINFO_X)
+#undef MV_MEMINFO_X
+  guint64 present; /* bit (1 << MV_MEMINFO_FIELD_x) per line seen */
+} MvMeminfo;
+
+/* MemTotal is required; other lines may be missing on older kernels. */
+gboolean mv_meminfo_parse(const char *text, gsize len, MvMeminfo *out, GError **error);
+
+/* ---- /proc/zoneinfo ---------------------------------------------------- */
+
+#define MV_ZONEINFO_MAX_ZONES 64
+#define MV_ZONEINFO_MAX_PROTECTION 8
+
+/* One zone. Page counts are in PAGES as the kernel prints them (the model
+ * multiplies by the page size): keeping pages here keeps the kernel's
+ * integer arithmetic (min(x/2, low) on pages) reproducible. */
+typedef struct {
+  int node;
+  char name[16];           /* "DMA", "DMA32", "Normal", "Movable", "Device" */
+  guint64 pages_free;      /* "pages free" */
+  guint64 min, low, high;  /* watermarks, pages (include any watermark boost) */
+  guint64 boost;           /* watermark_boost, pages (0 when the kernel prints no
+                            * "boost" line); min/low/high already include it */
+  guint64 spanned, present, managed;
+  guint64 protection[MV_ZONEINFO_MAX_PROTECTION]; /* lowmem_reserve[], pages */
+  int n_protection;
+} MvZone;
+
+typedef struct {
+  MvZone zones[MV_ZONEINFO_MAX_ZONES];
+  int n_zones;
+} MvZoneinfo;
+
+/* Zones with more than MV_ZONEINFO_MAX_ZONES fail with EIO (never silently
+ * dropped: a dropped zone would make every sum wrong). */
+gboolean mv_zoneinfo_parse(const char *text, gsize len, MvZoneinfo *out, GError **error);
+
+/* ---- cgroups ----------------------------------------------------------- */
+
+/* From /proc/<pid>/cgroup: the memory controller's path. On cgroup v1 the
+ * line whose controller list contains "memory"; on v2 the "0::" line.
+ * @path_out gets a NUL-terminated copy (truncation is an error). */
+typedef enum { MV_CGROUP_V1 = 1, MV_CGROUP_V2 = 2 } MvCgroupVersion;
+
+gboolean mv_proc_cgroup_parse(const char *text, gsize len, MvCgroupVersion *version_out,
+                              char *path_out, gsize path_size, GError **error);
+
+/* A flat-keyed file (memory.stat, memory.events, v1 memory.stat): calls
+ * @func for every "key value" line, value as the kernel printed it (bytes
+ * for sizes in memory.stat on both versions). */
+typedef gboolean (*MvKeyValueFunc)(const char *key, gsize key_len, guint64 value,
+                                   gpointer user_data);
+gboolean mv_keyvalue_parse(const char *text, gsize len, MvKeyValueFunc func, gpointer user_data,
+                           GError **error);
+
+/* A single-value cgroup file: a decimal integer, or "max" (v2) which sets
+ * *is_max. v1's "no limit" (a huge page-aligned number such as
+ * 9223372036854771712) is reported as a number: the model decides. */
+gboolean mv_single_value_parse(const char *text, gsize len, guint64 *value, gboolean *is_max,
+                               GError **error);
+
+G_END_DECLS

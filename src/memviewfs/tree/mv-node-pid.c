@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* The <pid>/ directory: one table entry per file. Each value comes from its
+ * cheapest exact source: status for rss/vsz, smaps_rollup for
+ * pss/uss/swap/retained_freed, smaps only for what needs per-mapping data
+ * (the 2x2, summary, mappings). All sizes are bytes. */
+#include <stddef.h>
+#include <string.h>
+
+#include "mv-pid-load.h"
+#include "mv-tree.h"
+
+static gboolean
+render_proc_text(const MvContext *ctx, const char *name, GString *out, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (!mv_proc_read(ctx->pid, name, out, &local_error)) {
+    int errnum = mv_error_errno(local_error);
+    return mv_set_errno(error, errnum == ESRCH ? ENOENT : errnum, "%s", local_error->message);
+  }
+  return TRUE;
+}
+
+/* comm as /proc/<pid>/comm prints it (with its newline). */
+static gboolean
+render_comm(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  return render_proc_text(ctx, "comm", out, error);
+}
+
+/* cmdline with its NUL separators turned into spaces and a final newline,
+ * so that grep treats it as text. Empty for kernel threads. */
+static gboolean
+render_cmdline(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  if (!render_proc_text(ctx, "cmdline", out, error))
+    return FALSE;
+  while (out->len > 0 && out->str[out->len - 1] == '\0')
+    g_string_truncate(out, out->len - 1);
+  for (gsize i = 0; i < out->len; i++)
+    if (out->str[i] == '\0')
+      out->str[i] = ' ';
+  g_string_append_c(out, '\n');
+  return TRUE;
+}
+
+/* A kB line of status (bytes in MvStatus), @node->arg its offset. A
+ * process without an address space has no such line: 0, as ps shows. */
+static gboolean
+render_status_value(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  MvStatus status;
+
+  if (!mv_pid_load_status(ctx->pid, &status, error))
+    return FALSE;
+  mv_render_value(out, G_STRUCT_MEMBER(guint64, &status, node->arg));
+  return TRUE;
+}
+
+static gboolean
+render_rollup_value(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  MvPidRollup rollup;
+
+  if (!mv_pid_load_rollup(ctx->pid, &rollup, error))
+    return FALSE;
+  mv_render_value(out, G_STRUCT_MEMBER(guint64, &rollup, node->arg));
+  return TRUE;
+}
+
+static gboolean
+render_resident_value(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, error);
+
+  if (model == NULL)
+    return FALSE;
+  mv_render_value(out, G_STRUCT_MEMBER(guint64, &model->resident, node->arg));
+  return TRUE;
+}
+
+static void
+append_summary_row(GString *out, const char *name, guint64 bytes, const char *source)
+{
+  g_autofree char *human = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+  g_string_append_printf(out, "%-16s %14" G_GUINT64_FORMAT "  %-10s  %s\n", name, bytes, human,
+                         source);
+}
+
+/* One consistent snapshot: every size from the same read of smaps (so the
+ * 2x2 adds up to rss exactly), plus vsz/VmRSS from status beside it. */
+static gboolean
+render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, error);
+  const MvResident2x2 *r;
+  const MvMappingRow *t;
+  MvStatus status;
+
+  if (model == NULL || !mv_pid_load_status(ctx->pid, &status, error))
+    return FALSE;
+  r = &model->resident;
+  t = &model->total;
+  g_string_append_printf(out, "%-16s %14s  %-10s  %s\n", "value", "bytes", "human", "meaning");
+  append_summary_row(out, "rss", t->rss, "resident (smaps Rss, = the four below)");
+  append_summary_row(out, "pss", t->pss, "proportional: shared pages / sharers");
+  append_summary_row(out, "uss", t->private_clean + t->private_dirty,
+                     "unique: Private_Clean + Private_Dirty");
+  append_summary_row(out, "anon_private", r->anon_private, "heap, stack, private anon, COW");
+  append_summary_row(out, "anon_shared", r->anon_shared, "MAP_SHARED|MAP_ANONYMOUS");
+  append_summary_row(out, "file_private", r->file_private, "page cache of private file maps");
+  append_summary_row(out, "file_shared", r->file_shared, "shared file maps, shm, memfd");
+  append_summary_row(out, "retained_freed", t->lazyfree, "MADV_FREE'd, still resident");
+  append_summary_row(out, "swap", t->swap, "swapped out");
+  append_summary_row(out, "vsz", t->vsz, "virtual size (sum of mappings)");
+  append_summary_row(out, "status_vmrss", status.vm_rss, "VmRSS of status (= the rss file)");
+  return TRUE;
+}
+
+static void
+append_mapping_row(GString *out, const MvMappingRow *row, gboolean kernel_escaped)
+{
+#define MV_MAPPING_X(member, header) \
+  g_string_append_printf(out, "%14" G_GUINT64_FORMAT " ", row->member);
+  MV_MAPPING_COLUMNS(MV_MAPPING_X)
+#undef MV_MAPPING_X
+  mv_render_escaped(out, row->label, strlen(row->label), kernel_escaped);
+  g_string_append_c(out, '\n');
+}
+
+/* One row per mapped path and per anonymous kind, then "total". Paths are
+ * the last column with blanks escaped (\040), so awk's $1..$9 are numbers. */
+static gboolean
+render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, error);
+
+  if (model == NULL)
+    return FALSE;
+#define MV_MAPPING_X(member, header) g_string_append_printf(out, "%14s ", header);
+  MV_MAPPING_COLUMNS(MV_MAPPING_X)
+#undef MV_MAPPING_X
+  g_string_append(out, "Path\n");
+  for (guint i = 0; i < model->rows->len; i++)
+    append_mapping_row(out, g_ptr_array_index(model->rows, i), TRUE);
+  append_mapping_row(out, &model->total, FALSE);
+  return TRUE;
+}
+
+#define STATUS_VALUE(name, member, help) \
+  MV_FILE(name, MV_ACCESS_ANY, render_status_value, offsetof(MvStatus, member), help)
+#define ROLLUP_VALUE(name, member, help) \
+  MV_FILE(name, MV_ACCESS_PTRACE_READ, render_rollup_value, offsetof(MvPidRollup, member), help)
+#define RESIDENT_VALUE(name, member, help) \
+  MV_FILE(name, MV_ACCESS_PTRACE_READ, render_resident_value, \
+          offsetof(MvResident2x2, member), help)
+
+static const MvNode pid_entries[] = {
+  MV_FILE("comm", MV_ACCESS_ANY, render_comm, 0, "command name (as /proc/<pid>/comm)"),
+  MV_FILE("cmdline", MV_ACCESS_ANY, render_cmdline, 0,
+          "command line, arguments separated by spaces, one line"),
+  STATUS_VALUE("rss", vm_rss, "resident set, bytes (status VmRSS: what ps/top show as RSS)"),
+  STATUS_VALUE("vsz", vm_size, "virtual size, bytes (status VmSize)"),
+  ROLLUP_VALUE("pss", pss, "proportional set, bytes: each resident page / its sharers "
+                           "(smaps_rollup Pss)"),
+  ROLLUP_VALUE("uss", uss, "unique set, bytes: pages this process alone maps "
+                           "(smaps_rollup Private_Clean + Private_Dirty)"),
+  ROLLUP_VALUE("swap", swap, "swapped out, bytes (smaps_rollup Swap)"),
+  ROLLUP_VALUE("retained_freed", retained_freed,
+               "freed with MADV_FREE, still resident and in rss until memory pressure, bytes "
+               "(smaps_rollup LazyFree)"),
+  RESIDENT_VALUE("anon_private", anon_private,
+                 "resident anonymous memory of private mappings, bytes: heap, stack, "
+                 "MAP_PRIVATE|MAP_ANONYMOUS, copy-on-write pages of private file mappings"),
+  RESIDENT_VALUE("anon_shared", anon_shared,
+                 "resident MAP_SHARED|MAP_ANONYMOUS memory, bytes"),
+  RESIDENT_VALUE("file_private", file_private,
+                 "resident page-cache pages of private file mappings, bytes: the binary, "
+                 "libraries, MAP_PRIVATE files"),
+  RESIDENT_VALUE("file_shared", file_shared,
+                 "resident pages of MAP_SHARED file mappings, SysV shm, memfd, /dev/shm, bytes"),
+  MV_FILE("summary", MV_ACCESS_PTRACE_READ, render_summary, 0,
+          "all of the above from one read of smaps, as a table with human sizes"),
+  MV_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0,
+          "one row per mapped path and anonymous kind, columns in bytes, Path last "
+          "(blanks escaped \\040), then a total row"),
+};
+
+const MvNode mv_pid_dir = MV_DIR("<pid>", pid_entries, NULL,
+                                 "one directory per process, owned by the process's user");

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/* The root: README, self, processes, and one directory per process. */
+#include <dirent.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mv-pid-load.h"
+#include "mv-tree.h"
+
+/* ---- <pid>/ as dynamic children ----------------------------------------- */
+
+/* A pid as /proc spells it: decimal digits, no sign, no leading zero. */
+static gboolean
+parse_pid_name(const char *name, pid_t *pid)
+{
+  guint64 value;
+
+  if (name[0] < '1' || name[0] > '9' || strlen(name) > 10)
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (*p < '0' || *p > '9')
+      return FALSE;
+  value = g_ascii_strtoull(name, NULL, 10);
+  if (value > G_MAXINT32)
+    return FALSE;
+  *pid = (pid_t) value;
+  return TRUE;
+}
+
+static gboolean
+lookup_pid(const MvNode *dir, const char *name, MvContext *ctx, const MvNode **child,
+           GError **error)
+{
+  char proc_dir[32];
+  struct stat st;
+  pid_t pid;
+
+  if (!parse_pid_name(name, &pid))
+    return TRUE; /* not a pid: ENOENT from the caller */
+  g_snprintf(proc_dir, sizeof proc_dir, "/proc/%d", (int) pid);
+  /* Like /proc, a thread id resolves too (it shares the address space). */
+  if (stat(proc_dir, &st) != 0)
+    return mv_set_errno(error, ENOENT, "no process %d", (int) pid);
+  ctx->pid = pid;
+  *child = &mv_pid_dir;
+  return TRUE;
+}
+
+/* Calls @func for every process in /proc, in /proc's order (ascending). */
+static void
+foreach_pid(void (*func)(pid_t pid, gpointer user_data), gpointer user_data)
+{
+  DIR *proc = opendir("/proc");
+  struct dirent *entry;
+
+  if (proc == NULL)
+    return;
+  while ((entry = readdir(proc)) != NULL) {
+    pid_t pid;
+    if (parse_pid_name(entry->d_name, &pid))
+      func(pid, user_data);
+  }
+  closedir(proc);
+}
+
+typedef struct {
+  const MvContext *ctx;
+  MvListAddFunc add;
+  gpointer user_data;
+} ListPidsData;
+
+static void
+list_one_pid(pid_t pid, gpointer user_data)
+{
+  ListPidsData *data = user_data;
+  MvContext child_ctx = *data->ctx;
+  char name[16];
+
+  child_ctx.pid = pid;
+  g_snprintf(name, sizeof name, "%d", (int) pid);
+  data->add(name, &mv_pid_dir, &child_ctx, data->user_data);
+}
+
+static void
+list_pids(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointer user_data)
+{
+  ListPidsData data = { ctx, add, user_data };
+
+  foreach_pid(list_one_pid, &data);
+}
+
+static const MvDynamicChildren pid_children = { lookup_pid, list_pids };
+
+/* ---- self ---------------------------------------------------------------- */
+
+static gboolean
+render_self(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  /* FUSE reports the calling thread; /proc/self names its thread group. */
+  pid_t tgid = mv_tgid_of(ctx->caller_pid);
+
+  if (tgid <= 0)
+    return mv_set_errno(error, ENOENT, "caller %d has gone", (int) ctx->caller_pid);
+  g_string_append_printf(out, "%d", (int) tgid);
+  return TRUE;
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+typedef struct {
+  pid_t pid;
+  gboolean present;    /* the process still existed while read */
+  gboolean readable;   /* the caller may read its smaps_rollup */
+  MvStatus status;
+  MvPidRollup rollup;
+} ProcessRow;
+
+typedef struct {
+  GArray *rows;        /* of ProcessRow */
+  const MvCaller *caller;
+  gint next;           /* next row index to take, atomically */
+} ProcessesJob;
+
+static void
+load_process_row(ProcessRow *row, const MvCaller *caller)
+{
+  row->present = mv_pid_load_status(row->pid, &row->status, NULL);
+  if (!row->present)
+    return;
+  row->readable = mv_caller_may_read_mm(caller, row->pid, &row->status, NULL);
+  if (row->readable) {
+    g_autoptr(GError) error = NULL;
+
+    if (!mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
+      if (mv_error_errno(error) == ENOENT)
+        row->present = FALSE; /* exited between the two reads */
+      else
+        row->readable = FALSE; /* the kernel refused even us (an LSM): "-" */
+    }
+  }
+}
+
+static gpointer
+processes_worker(gpointer user_data)
+{
+  ProcessesJob *job = user_data;
+
+  for (;;) {
+    guint i = (guint) g_atomic_int_add(&job->next, 1);
+    if (i >= job->rows->len)
+      break;
+    load_process_row(&g_array_index(job->rows, ProcessRow, i), job->caller);
+  }
+  return NULL;
+}
+
+static void
+collect_pid(pid_t pid, gpointer user_data)
+{
+  ProcessRow row = { .pid = pid };
+
+  g_array_append_val((GArray *) user_data, row);
+}
+
+static const char *
+user_name(GHashTable *names, uid_t uid)
+{
+  const char *name = g_hash_table_lookup(names, GUINT_TO_POINTER(uid));
+
+  if (name == NULL) {
+    struct passwd pwd, *result = NULL;
+    char buffer[1024];
+
+    if (getpwuid_r(uid, &pwd, buffer, sizeof buffer, &result) == 0 && result != NULL)
+      name = g_strdup(result->pw_name);
+    else
+      name = g_strdup_printf("%u", (unsigned) uid);
+    g_hash_table_insert(names, GUINT_TO_POINTER(uid), (gpointer) name);
+  }
+  return name;
+}
+
+static void
+append_value_or_dash(GString *out, gboolean readable, guint64 value)
+{
+  if (readable)
+    g_string_append_printf(out, " %12" G_GUINT64_FORMAT, value);
+  else
+    g_string_append_printf(out, " %12s", "-");
+}
+
+/* One row per process: what smem prints, in one read. The processes are
+ * read in parallel (one thread per CPU); columns the caller may not read
+ * (another user's pss...) are "-", as /proc would refuse them. */
+static gboolean
+render_processes(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(MvCaller) caller = mv_caller_new(ctx, error);
+  g_autoptr(GArray) rows = g_array_sized_new(FALSE, TRUE, sizeof(ProcessRow), 512);
+  g_autoptr(GHashTable) names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+  ProcessesJob job;
+  GThread *threads[16];
+  guint n_threads;
+
+  if (caller == NULL)
+    return FALSE;
+  foreach_pid(collect_pid, rows);
+  job = (ProcessesJob) { rows, caller, 0 };
+  n_threads = CLAMP(g_get_num_processors(), 1, G_N_ELEMENTS(threads) + 1) - 1;
+  n_threads = MIN(n_threads, rows->len / 32);
+  for (guint i = 0; i < n_threads; i++)
+    threads[i] = g_thread_new("mv-processes", processes_worker, &job);
+  processes_worker(&job);
+  for (guint i = 0; i < n_threads; i++)
+    g_thread_join(threads[i]);
+
+  g_string_append_printf(out, "%7s %-12s %-16s %12s %12s %12s %12s %14s\n", "pid", "user",
+                         "comm", "rss", "pss", "uss", "swap", "retained_freed");
+  for (guint i = 0; i < rows->len; i++) {
+    const ProcessRow *row = &g_array_index(rows, ProcessRow, i);
+    gsize comm_start;
+
+    if (!row->present)
+      continue;
+    g_string_append_printf(out, "%7d %-12s ", (int) row->pid,
+                           user_name(names, row->status.uid[1]));
+    comm_start = out->len;
+    mv_render_escaped(out, row->status.name, strlen(row->status.name), FALSE);
+    if (out->len - comm_start < 16)
+      g_string_append_printf(out, "%*s", (int) (16 - (out->len - comm_start)), "");
+    g_string_append_printf(out, " %12" G_GUINT64_FORMAT, row->status.vm_rss);
+    append_value_or_dash(out, row->readable, row->rollup.pss);
+    append_value_or_dash(out, row->readable, row->rollup.uss);
+    append_value_or_dash(out, row->readable, row->rollup.swap);
+    g_string_append_c(out, ' ');
+    append_value_or_dash(out, row->readable, row->rollup.retained_freed);
+    g_string_append_c(out, '\n');
+  }
+  return TRUE;
+}
+
+/* ---- the root table --------------------------------------------------------- */
+
+static const MvNode root_entries[] = {
+  MV_FILE("README", MV_ACCESS_ANY, mv_render_readme, 0,
+          "what every file of this tree means (this file)"),
+  MV_LINK("self", render_self, "the reading process's own directory, like /proc/self"),
+  MV_FILE("processes", MV_ACCESS_ANY, render_processes, 0,
+          "one row per process: pid user comm rss pss uss swap retained_freed (bytes; "
+          "\"-\" where the reader may not see that process's memory, like /proc)"),
+};
+
+static const MvNode root = MV_DIR("", root_entries, &pid_children, "the root");
+
+const MvNode *
+mv_tree_root(void)
+{
+  return &root;
+}

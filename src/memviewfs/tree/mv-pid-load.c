@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#include "mv-pid-load.h"
+
+gboolean
+mv_pid_load_status(pid_t pid, MvStatus *status, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new(2048);
+  g_autoptr(GError) local_error = NULL;
+
+  if (!mv_proc_read(pid, "status", text, &local_error)) {
+    int errnum = mv_error_errno(local_error);
+    if (errnum == ESRCH)
+      errnum = ENOENT;
+    return mv_set_errno(error, errnum, "%s", local_error->message);
+  }
+  return mv_status_parse(text->str, text->len, status, error);
+}
+
+/* After a read that came back empty or ESRCH: is the process there without
+ * an address space (TRUE, the values are 0), or gone (FALSE, ENOENT)? */
+static gboolean
+has_no_address_space(pid_t pid, GError **error)
+{
+  MvStatus status;
+
+  if (!mv_pid_load_status(pid, &status, error))
+    return FALSE;
+  if (status.has_mm)
+    return mv_set_errno(error, ENOENT, "process %d changed while being read", (int) pid);
+  return TRUE;
+}
+
+gboolean
+mv_pid_load_rollup(pid_t pid, MvPidRollup *rollup, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new(1024);
+  g_autoptr(GError) local_error = NULL;
+  MvSmapsValues values;
+
+  memset(rollup, 0, sizeof *rollup);
+  if (mv_proc_read(pid, "smaps_rollup", text, &local_error) &&
+      mv_smaps_rollup_parse(text->str, text->len, &values, &local_error)) {
+    mv_pid_rollup_from_values(&values, rollup);
+    return TRUE;
+  }
+  if (mv_error_errno(local_error) == ESRCH)
+    return has_no_address_space(pid, error);
+  if (mv_error_errno(local_error) == ENOENT)
+    return mv_set_errno(error, ENOENT, "process %d has gone", (int) pid);
+  g_propagate_error(error, g_steal_pointer(&local_error));
+  return FALSE;
+}
+
+MvPidSmaps *
+mv_pid_load_smaps(pid_t pid, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new(64 * 1024);
+  g_autoptr(MvPidSmaps) model = mv_pid_smaps_new();
+  g_autoptr(GError) local_error = NULL;
+  MvStatus status;
+
+  if (!mv_proc_read(pid, "smaps", text, &local_error)) {
+    int errnum = mv_error_errno(local_error);
+    if (errnum == ESRCH)
+      errnum = ENOENT;
+    mv_set_errno(error, errnum, "%s", local_error->message);
+    return NULL;
+  }
+  /* Only now, after the whole text was read: if the address space is
+   * still there, every chunk of the text came from it. */
+  if (!mv_pid_load_status(pid, &status, error))
+    return NULL;
+  if (text->len == 0 && status.has_mm) {
+    mv_set_errno(error, ENOENT, "process %d changed while being read", (int) pid);
+    return NULL;
+  }
+  if (text->len > 0 && !status.has_mm) {
+    mv_set_errno(error, ENOENT, "process %d exited while being read", (int) pid);
+    return NULL;
+  }
+  if (!mv_pid_smaps_build(model, text->str, text->len, error))
+    return NULL;
+  return g_steal_pointer(&model);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading one process's kernel sources for the tree, each from its cheapest
+ * exact source, with the rules that keep a vanished process from ever
+ * showing stale or partial numbers:
+ *  - a process that is gone is ENOENT;
+ *  - a process without an address space (kernel thread, zombie) has 0 in
+ *    every memory value, as ps shows it;
+ *  - smaps is read in several chunks by the kernel; a process that exits
+ *    (or execs) meanwhile yields a truncated text, so after reading we check
+ *    that the address space is still there and answer ENOENT if not. */
+#pragma once
+
+#include "model/mv-model-pid.h"
+#include "mv-tree.h"
+
+G_BEGIN_DECLS
+
+/* /proc/<pid>/status. */
+gboolean mv_pid_load_status(pid_t pid, MvStatus *status, GError **error);
+
+/* /proc/<pid>/smaps_rollup -> pss, uss, swap, retained_freed. */
+gboolean mv_pid_load_rollup(pid_t pid, MvPidRollup *rollup, GError **error);
+
+/* /proc/<pid>/smaps -> the 2x2 and the mappings table. */
+MvPidSmaps *mv_pid_load_smaps(pid_t pid, GError **error);
+
+G_END_DECLS

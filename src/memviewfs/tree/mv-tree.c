@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* Walking, stating, listing and rendering the node tables. */
+#include "mv-tree.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+static const MvNode *
+find_static_child(const MvNode *dir, const char *name)
+{
+  for (gsize i = 0; i < dir->n_children; i++)
+    if (strcmp(dir->children[i].name, name) == 0)
+      return &dir->children[i];
+  return NULL;
+}
+
+gboolean
+mv_tree_resolve(const char *path, MvContext *ctx, const MvNode **node, GError **error)
+{
+  const MvNode *cur = mv_tree_root();
+  const char *p = path;
+
+  ctx->pid = 0;
+  while (*p != '\0') {
+    char name[NAME_MAX + 1];
+    const char *end;
+    gsize len;
+
+    while (*p == '/')
+      p++;
+    if (*p == '\0')
+      break;
+    end = strchrnul(p, '/');
+    len = (gsize) (end - p);
+    if (len > NAME_MAX)
+      return mv_set_errno(error, ENAMETOOLONG, "%s: name too long", path);
+    memcpy(name, p, len);
+    name[len] = '\0';
+    p = end;
+
+    if (cur->type != MV_NODE_DIR)
+      return mv_set_errno(error, ENOTDIR, "%s: not a directory", path);
+
+    const MvNode *child = find_static_child(cur, name);
+    if (child == NULL && cur->dynamic != NULL) {
+      if (!cur->dynamic->lookup(cur, name, ctx, &child, error))
+        return FALSE;
+    }
+    if (child == NULL)
+      return mv_set_errno(error, ENOENT, "%s: no such entry", path);
+    cur = child;
+  }
+  *node = cur;
+  return TRUE;
+}
+
+gboolean
+mv_tree_stat(const MvNode *node, const MvContext *ctx, struct stat *st, GError **error)
+{
+  memset(st, 0, sizeof *st);
+  if (ctx->pid > 0) {
+    /* /proc gives a process's directories its owner, and its files the
+     * same owner unless the process is not dumpable (then root:
+     * task_dump_owner()); so do we, and a vanished process is ENOENT here
+     * already. */
+    char proc_path[48];
+    struct stat proc_st;
+
+    g_snprintf(proc_path, sizeof proc_path,
+               node->type == MV_NODE_DIR ? "/proc/%d" : "/proc/%d/status", (int) ctx->pid);
+    if (stat(proc_path, &proc_st) != 0)
+      return mv_set_errno(error, ENOENT, "process %d has gone", (int) ctx->pid);
+    st->st_uid = proc_st.st_uid;
+    st->st_gid = proc_st.st_gid;
+    st->st_mtim = proc_st.st_mtim;
+    st->st_ctim = proc_st.st_ctim;
+    st->st_atim = proc_st.st_atim;
+  }
+  switch (node->type) {
+  case MV_NODE_DIR:
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 2;
+    break;
+  case MV_NODE_FILE:
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+    break;
+  case MV_NODE_LINK:
+    st->st_mode = S_IFLNK | 0777;
+    st->st_nlink = 1;
+    break;
+  }
+  st->st_blksize = 4096;
+  return TRUE;
+}
+
+void
+mv_tree_list(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointer user_data)
+{
+  g_return_if_fail(dir->type == MV_NODE_DIR);
+  for (gsize i = 0; i < dir->n_children; i++)
+    add(dir->children[i].name, &dir->children[i], ctx, user_data);
+  if (dir->dynamic != NULL)
+    dir->dynamic->list(dir, ctx, add, user_data);
+}
+
+gboolean
+mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, GError **error)
+{
+  if (node->type == MV_NODE_DIR)
+    return mv_set_errno(error, EISDIR, "%s is a directory", node->name);
+  if (node->access == MV_ACCESS_PTRACE_READ && !mv_access_may_read_mm(ctx, error))
+    return FALSE;
+  g_string_truncate(out, 0);
+  if (!node->render(ctx, node, out, error)) {
+    /* Never hand out half a file. */
+    g_string_truncate(out, 0);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+mv_render_value(GString *out, guint64 value)
+{
+  g_string_append_printf(out, "%" G_GUINT64_FORMAT "\n", value);
+}
+
+void
+mv_render_escaped(GString *out, const char *text, gsize len, gboolean kernel_escaped)
+{
+  for (gsize i = 0; i < len; i++) {
+    unsigned char c = (unsigned char) text[i];
+    if (c == ' ' || c == '\t' || c == '\n' || (c == '\\' && !kernel_escaped))
+      g_string_append_printf(out, "\\%03o", c);
+    else
+      g_string_append_c(out, (char) c);
+  }
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Central lists (mcentral): per size class, the spans with free objects
+ * (partial) and the spans with none (full), under one lock per class. Thread
+ * caches refill and flush in batches here. A span's objects are carved
+ * lazily (nbump) so a fresh span is not touched beyond what is handed out.
+ * An empty span is returned to the page heap, except the last partial one
+ * of its class (kept to avoid page-heap ping-pong; sa_scavenge() returns it).
+ */
+#include "sa-internal.h"
+
+struct sa_central sa_centrals[SA_NUM_CLASSES];
+
+static void sa_span_list_push(struct sa_span **head, struct sa_span *s, uint8_t list)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+	s->list = list;
+}
+
+static void sa_span_list_remove(struct sa_span **head, struct sa_span *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	s->list = SA_LIST_NONE;
+}
+
+static struct sa_span *sa_span_new_small(uint32_t cls)
+{
+	struct sa_span *s = sa_heap_alloc(sa_class_pages_table[cls], 0, SA_SPAN_SMALL);
+	if (!s)
+		return NULL;
+	s->elem_size = sa_class_size_table[cls];
+	s->div_mul = sa_class_div_mul(s->elem_size);
+	s->nobjs = sa_class_objs(cls);
+	s->limit = (uint64_t)s->nobjs * s->elem_size;
+	s->nalloc = 0;
+	s->nbump = 0;
+	s->freelist = NULL;
+	/* cls last: a non-zero cls is what the free fast path trusts */
+	__atomic_store_n(&s->cls, (uint8_t)cls, __ATOMIC_RELEASE);
+	return s;
+}
+
+uint32_t sa_central_refill(uint32_t cls, void **headp, uint32_t want)
+{
+	struct sa_central *c = &sa_centrals[cls];
+	const uint64_t key = sa_free_key;
+	void *head = NULL;
+	uint32_t got = 0;
+	sa_lock(&c->lock);
+	while (got < want) {
+		struct sa_span *s = c->partial;
+		if (!s) {
+			sa_unlock(&c->lock);
+			s = sa_span_new_small(cls);
+			sa_lock(&c->lock);
+			if (!s)
+				break;
+			c->nspans++;
+			sa_span_list_push(&c->partial, s, SA_LIST_PARTIAL);
+			continue;
+		}
+		while (got < want && s->freelist) {
+			void **o = s->freelist;
+			s->freelist = o[0];
+			o[0] = head;
+			o[1] = (void *)(uintptr_t)key;
+			head = o;
+			got++;
+			s->nalloc++;
+		}
+		while (got < want && s->nbump < s->nobjs) {
+			void **o = (void **)(s->base + (uintptr_t)s->nbump * s->elem_size);
+			s->nbump++;
+			o[0] = head;
+			o[1] = (void *)(uintptr_t)key;
+			head = o;
+			got++;
+			s->nalloc++;
+		}
+		if (s->nalloc == s->nobjs) {
+			sa_span_list_remove(&c->partial, s);
+			sa_span_list_push(&c->full, s, SA_LIST_FULL);
+		}
+	}
+	c->out += got;
+	sa_unlock(&c->lock);
+	*headp = head;
+	return got;
+}
+
+void sa_central_flush(uint32_t cls, void *head, uint32_t n)
+{
+	struct sa_central *c = &sa_centrals[cls];
+	struct sa_span *release = NULL;
+	sa_lock(&c->lock);
+	for (uint32_t i = 0; i < n && head; i++) {
+		void **o = head;
+		head = o[0];
+		struct sa_span *s = sa_span_of((uintptr_t)o);
+		o[0] = s->freelist;
+		s->freelist = o;
+		if (s->nalloc == s->nobjs) {
+			sa_span_list_remove(&c->full, s);
+			sa_span_list_push(&c->partial, s, SA_LIST_PARTIAL);
+		}
+		s->nalloc--;
+		if (s->nalloc == 0 && (c->partial != s || s->next)) {
+			sa_span_list_remove(&c->partial, s);
+			c->nspans--;
+			s->next = release;
+			release = s;
+		}
+	}
+	c->out -= n;
+	sa_unlock(&c->lock);
+	while (release) {
+		struct sa_span *s = release;
+		release = s->next;
+		s->next = NULL;
+		__atomic_store_n(&s->cls, 0, __ATOMIC_RELAXED);
+		sa_heap_free(s);
+	}
+}
+
+void sa_central_release_empty(void)
+{
+	for (uint32_t cls = 1; cls < SA_NUM_CLASSES; cls++) {
+		struct sa_central *c = &sa_centrals[cls];
+		struct sa_span *release = NULL;
+		sa_lock(&c->lock);
+		for (struct sa_span *s = c->partial, *next; s; s = next) {
+			next = s->next;
+			if (s->nalloc == 0) {
+				sa_span_list_remove(&c->partial, s);
+				c->nspans--;
+				s->next = release;
+				release = s;
+			}
+		}
+		sa_unlock(&c->lock);
+		while (release) {
+			struct sa_span *s = release;
+			release = s->next;
+			s->next = NULL;
+			__atomic_store_n(&s->cls, 0, __ATOMIC_RELAXED);
+			sa_heap_free(s);
+		}
+	}
+}

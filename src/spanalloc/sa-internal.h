@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spanalloc internals: constants, the span descriptor, the page map, the
+ * thread cache and the inline fast paths shared by the sa_* API and the
+ * malloc overrides (sa-preload.c).
+ *
+ * Layers, one direction: thread cache (sa-tcache.c, no locks) -> central
+ * lists (sa-central.c, one lock per class) -> page heap (sa-heap.c, one lock)
+ * -> OS (sa-os.c, mmap/madvise). Metadata comes from sa-meta.c (own mmap'd
+ * pools, never malloc). Lock order: publish -> registry -> class -> heap ->
+ * meta.
+ */
+#ifndef SA_INTERNAL_H
+#define SA_INTERNAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include "spanalloc.h"
+#include "sa-sizeclass-table.h"
+
+#define SA_HIDDEN __attribute__((visibility("hidden")))
+#define SA_EXPORT __attribute__((visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define SA_PAGE_SHIFT 13u                       /* 8 KiB pages */
+#define SA_ARENA_SHIFT 26u                      /* 64 MiB arenas */
+#define SA_ARENA_BYTES ((size_t)1 << SA_ARENA_SHIFT)
+#define SA_ARENA_PAGES ((size_t)1 << (SA_ARENA_SHIFT - SA_PAGE_SHIFT)) /* 8192 */
+#define SA_ADDR_BITS 47u                        /* x86-64/arm64 user space */
+#define SA_L1_ENTRIES ((size_t)1 << (SA_ADDR_BITS - SA_ARENA_SHIFT))
+/* Requests above this many bytes fail with ENOMEM without asking the OS. */
+#define SA_MAX_REQUEST ((size_t)1 << 46)
+/* Heap growth granule: at least 1 MiB (128 pages) per page-heap growth. */
+#define SA_GROW_MIN_PAGES 128u
+
+_Static_assert(SA_NUM_CLASSES <= SA_STATS_MAX_CLASSES, "stats segment bound");
+
+/* ---------- locks: tiny spinlocks, fork-reset by storing 0 ---------- */
+typedef struct { int v; } sa_lock_t;
+SA_HIDDEN void sa_lock_slow(sa_lock_t *l);
+static inline void sa_lock(sa_lock_t *l)
+{
+	if (likely(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE) == 0))
+		return;
+	sa_lock_slow(l);
+}
+static inline bool sa_trylock(sa_lock_t *l)
+{
+	return __atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE) == 0;
+}
+static inline void sa_unlock(sa_lock_t *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+}
+
+/* ---------- spans ---------- */
+enum sa_span_state { SA_SPAN_NONE = 0, SA_SPAN_FREE = 1, SA_SPAN_SMALL = 2, SA_SPAN_LARGE = 3 };
+enum sa_span_list { SA_LIST_NONE = 0, SA_LIST_PARTIAL = 1, SA_LIST_FULL = 2, SA_LIST_HEAP = 3 };
+
+struct sa_span {
+	uintptr_t base;         /* first byte (8 KiB aligned) */
+	uint64_t limit;         /* small: nobjs * elem_size (bytes); else span bytes */
+	uint32_t npages;        /* length in 8 KiB pages */
+	uint8_t state;          /* enum sa_span_state */
+	uint8_t cls;            /* size class; 0 unless state == SMALL */
+	uint8_t list;           /* enum sa_span_list */
+	uint8_t zeroed;         /* LARGE: every page known zero at allocation */
+	uint32_t elem_size;     /* bytes */
+	uint32_t div_mul;       /* (off * div_mul) >> 32 == off / elem_size */
+	uint32_t nobjs;         /* objects per span */
+	uint32_t nalloc;        /* objects handed out (caches or live) */
+	uint32_t nbump;         /* objects carved so far (lazy carving) */
+	uint32_t nreleased;     /* FREE: pages currently released to the OS */
+	void *freelist;         /* span-local free objects (linked through word 0) */
+	struct sa_span *next, *prev;
+	uint64_t idle_since_ms; /* FREE: monotonic ms when it became free */
+};
+
+/* Per 64 MiB arena: page -> span and per-page release state. */
+#define SA_PG_REL_FREE 1u     /* released with MADV_FREE */
+#define SA_PG_REL_DONTNEED 2u /* released with MADV_DONTNEED */
+#define SA_PG_REL_MASK 3u
+#define SA_PG_ZERO 4u         /* known to read as zero (fresh or DONTNEED) */
+struct sa_arena {
+	struct sa_span *spans[SA_ARENA_PAGES];
+	uint8_t pstate[SA_ARENA_PAGES];
+};
+
+/* The page map: address >> 26 -> arena metadata. Zero-filled .bss: 16 MiB of
+ * address space, only the pages that hold used entries become resident. */
+extern struct sa_arena *sa_l1[SA_L1_ENTRIES] SA_HIDDEN;
+
+static inline struct sa_arena *sa_arena_of(uintptr_t a)
+{
+	uintptr_t i = a >> SA_ARENA_SHIFT;
+	if (unlikely(i >= SA_L1_ENTRIES))
+		return NULL;
+	return sa_l1[i];
+}
+static inline struct sa_span *sa_span_of(uintptr_t a)
+{
+	struct sa_arena *ar = sa_arena_of(a);
+	if (unlikely(!ar))
+		return NULL;
+	return ar->spans[(a >> SA_PAGE_SHIFT) & (SA_ARENA_PAGES - 1)];
+}
+
+/* ---------- size classes ---------- */
+static inline uint32_t sa_size_to_class(size_t n)
+{
+	if (likely(n <= 1024))
+		return sa_class_small_table[(n + 15) >> 4];
+	return sa_class_mid_table[(n - 1024 + 127) >> 7];
+}
+static inline uint32_t sa_class_div_mul(uint32_t size)
+{
+	return (uint32_t)(UINT32_MAX / size + 1);
+}
+SA_HIDDEN uint32_t sa_class_objs(uint32_t cls);
+SA_HIDDEN uint32_t sa_class_batch(uint32_t cls);
+
+/* ---------- thread cache (mcache) ---------- */
+struct sa_bin {
+	void *head;       /* free objects, linked through word 0 */
+	uint32_t count;   /* objects on the list */
+	uint32_t max;     /* flush above this; 0 = every free takes the slow path */
+	uint64_t nmalloc; /* cumulative allocations (single writer, racy readers) */
+};
+enum sa_tc_state { SA_TC_NEW = 0, SA_TC_LIVE = 1, SA_TC_DEAD = 2 };
+struct sa_tcache {
+	struct sa_bin bins[SA_NUM_CLASSES];
+	struct sa_tcache *next, *prev; /* registry, under sa_reg_lock */
+	int state;
+};
+extern __thread struct sa_tcache sa_tc __attribute__((tls_model("initial-exec"))) SA_HIDDEN;
+
+/* Word 1 of a free small object holds this key, cleared on allocation: a
+ * free of an object whose word 1 equals it is a double free. Random, odd. */
+extern uint64_t sa_free_key SA_HIDDEN;
+
+SA_HIDDEN void *sa_malloc_slow(uint32_t cls);
+SA_HIDDEN void sa_free_slow(void *p, uint32_t cls);
+SA_HIDDEN void sa_free_nonsmall(void *p, struct sa_span *s);
+SA_HIDDEN void *sa_malloc_large(size_t n, size_t align, bool zero);
+SA_HIDDEN void sa_tc_flush_all(struct sa_tcache *tc);
+
+static inline void *sa_malloc_inline(size_t n)
+{
+	if (unlikely(n > SA_MAX_SMALL_SIZE))
+		return sa_malloc_large(n, 0, false);
+	uint32_t cls = sa_size_to_class(n);
+	struct sa_bin *b = &sa_tc.bins[cls];
+	void **o = b->head;
+	if (unlikely(!o))
+		return sa_malloc_slow(cls);
+	b->head = o[0];
+	b->count--;
+	b->nmalloc++;
+	o[1] = NULL;
+	return o;
+}
+
+SA_HIDDEN __attribute__((noreturn)) void sa_die(const char *what, const void *p);
+
+static inline void sa_free_inline(void *p)
+{
+	if (unlikely(!p))
+		return;
+	uintptr_t a = (uintptr_t)p;
+	struct sa_span *s = sa_span_of(a);
+	if (unlikely(!s || s->cls == 0)) {
+		sa_free_nonsmall(p, s);
+		return;
+	}
+	uint64_t off = a - s->base;
+	if (unlikely(off >= s->limit ||
+		     ((off * s->div_mul) >> 32) * s->elem_size != off))
+		sa_die("free(): invalid pointer", p);
+	void **o = p;
+	if (unlikely((uint64_t)(uintptr_t)o[1] == sa_free_key))
+		sa_die("free(): double free detected", p);
+	uint32_t cls = s->cls;
+	struct sa_bin *b = &sa_tc.bins[cls];
+	if (unlikely(b->count >= b->max)) {
+		sa_free_slow(p, cls);
+		return;
+	}
+	o[0] = b->head;
+	o[1] = (void *)(uintptr_t)sa_free_key;
+	b->head = o;
+	b->count++;
+}
+
+/* ---------- central lists (mcentral) ---------- */
+struct sa_central {
+	sa_lock_t lock;
+	struct sa_span *partial; /* spans with free objects */
+	struct sa_span *full;    /* spans with none */
+	uint64_t out;            /* objects handed to caches (live or cached) */
+	uint64_t nspans;
+	uint64_t dead_nmalloc;   /* allocations of exited/orphaned threads */
+	uint64_t orphaned;       /* objects lost in caches of threads gone at fork */
+} __attribute__((aligned(64)));
+extern struct sa_central sa_centrals[SA_NUM_CLASSES] SA_HIDDEN;
+/* Returns a list of up to `want` objects (word 0 next, word 1 key) in *head. */
+SA_HIDDEN uint32_t sa_central_refill(uint32_t cls, void **head, uint32_t want);
+SA_HIDDEN void sa_central_flush(uint32_t cls, void *head, uint32_t n);
+/* Returns empty spans of every class to the page heap. */
+SA_HIDDEN void sa_central_release_empty(void);
+
+/* ---------- page heap (mheap) ---------- */
+SA_HIDDEN struct sa_span *sa_heap_alloc(size_t npages, size_t align_pages, uint8_t state);
+SA_HIDDEN void sa_heap_free(struct sa_span *s);
+SA_HIDDEN size_t sa_heap_scavenge(bool force);
+struct sa_heap_counters {
+	uint64_t sys_pages, inuse_pages, rel_free_pages, rel_dontneed_pages;
+	uint64_t large_allocs, large_frees, large_inuse_pages, large_inuse_objs;
+	uint64_t arenas, scavenges;
+};
+SA_HIDDEN void sa_heap_counters(struct sa_heap_counters *out);
+/* Test hook: the free run containing `a` (0 if `a` is not in a free run). */
+SA_HIDDEN size_t sa_heap_debug_free_run(uintptr_t a, uintptr_t *base);
+extern sa_lock_t sa_heap_lock SA_HIDDEN;
+
+/* ---------- metadata pools ---------- */
+SA_HIDDEN struct sa_span *sa_meta_span_new(void);
+SA_HIDDEN void sa_meta_span_delete(struct sa_span *s);
+SA_HIDDEN void *sa_meta_alloc_pages(size_t bytes); /* zeroed, counted in meta_sys */
+struct sa_meta_counters { uint64_t meta_sys, span_sys, span_inuse; };
+SA_HIDDEN void sa_meta_counters(struct sa_meta_counters *out);
+extern sa_lock_t sa_meta_lock SA_HIDDEN;
+
+/* ---------- OS ---------- */
+SA_HIDDEN void *sa_os_map(size_t bytes, size_t align);
+SA_HIDDEN uint64_t sa_now_ms(void);
+SA_HIDDEN int sa_os_release(void *p, size_t bytes, int mode); /* returns the mode used */
+
+/* ---------- global state, init, registry, fork ---------- */
+extern int sa_inited SA_HIDDEN;
+SA_HIDDEN void sa_init_slow(void);
+static inline void sa_ensure_init(void)
+{
+	if (unlikely(!__atomic_load_n(&sa_inited, __ATOMIC_ACQUIRE)))
+		sa_init_slow();
+}
+extern int sa_release_mode_cur SA_HIDDEN;   /* enum sa_release_mode */
+extern uint64_t sa_scavenge_delay_ms SA_HIDDEN;
+extern sa_lock_t sa_reg_lock SA_HIDDEN;
+extern struct sa_tcache *sa_reg_head SA_HIDDEN;
+SA_HIDDEN void sa_fork_prepare(void);
+SA_HIDDEN void sa_fork_parent(void);
+SA_HIDDEN void sa_fork_child(void);
+
+/* ---------- statistics ---------- */
+SA_HIDDEN void sa_stats_collect(struct sa_stats *out);
+SA_HIDDEN void sa_publish(const struct sa_stats *s);
+SA_HIDDEN void sa_publish_maybe(void);
+SA_HIDDEN void sa_publish_fork_child(void);
+extern sa_lock_t sa_publish_lock SA_HIDDEN;
+
+/* ---------- API implementation shared by sa_* and malloc ---------- */
+SA_HIDDEN void *sa_calloc_impl(size_t n, size_t size);
+SA_HIDDEN void *sa_realloc_impl(void *p, size_t size);
+SA_HIDDEN void *sa_memalign_impl(size_t align, size_t size);
+SA_HIDDEN size_t sa_usable_size_impl(const void *p);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* OS boundary: mmap reservations, madvise release, clocks, lock back-off and
+ * the fatal-error path (write(2) + abort(), never allocating). */
+#include "sa-internal.h"
+#include <sys/mman.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void sa_lock_slow(sa_lock_t *l)
+{
+	for (unsigned spins = 0;; spins++) {
+		if (__atomic_load_n(&l->v, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE) == 0)
+			return;
+		if (spins < 64)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
+	}
+}
+
+/* Maps `bytes` of zeroed read/write memory aligned to `align` (a power of
+ * two >= 4 KiB). Not MAP_NORESERVE: the kernel's overcommit policy decides,
+ * so absurd requests fail (ENOMEM) instead of succeeding lazily. */
+void *sa_os_map(size_t bytes, size_t align)
+{
+	if (align <= 4096) {
+		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	if (bytes + align < bytes)
+		return NULL;
+	size_t span = bytes + align;
+	char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+	size_t head = a - (uintptr_t)p, tail = span - head - bytes;
+	if (head)
+		munmap(p, head);
+	if (tail)
+		munmap((char *)a + bytes, tail);
+	return (void *)a;
+}
+
+/* Returns the mode really used: MADV_FREE falls back to MADV_DONTNEED on
+ * kernels without it (< 4.5). */
+int sa_os_release(void *p, size_t bytes, int mode)
+{
+	if (mode == SA_RELEASE_FREE) {
+#ifdef MADV_FREE
+		if (madvise(p, bytes, MADV_FREE) == 0)
+			return SA_RELEASE_FREE;
+#endif
+	}
+	madvise(p, bytes, MADV_DONTNEED);
+	return SA_RELEASE_DONTNEED;
+}
+
+uint64_t sa_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static size_t sa_fmt_hex(char *buf, uintptr_t v)
+{
+	char tmp[2 + 16];
+	size_t n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	buf[0] = '0';
+	buf[1] = 'x';
+	for (size_t i = 0; i < n; i++)
+		buf[2 + i] = tmp[n - 1 - i];
+	return n + 2;
+}
+
+void sa_die(const char *what, const void *p)
+{
+	char buf[256];
+	size_t len = 0;
+	const char *pre = "spanalloc: ";
+	size_t wl = strlen(what);
+	if (wl > 180)
+		wl = 180;
+	memcpy(buf, pre, strlen(pre));
+	len += strlen(pre);
+	memcpy(buf + len, what, wl);
+	len += wl;
+	buf[len++] = ':';
+	buf[len++] = ' ';
+	len += sa_fmt_hex(buf + len, (uintptr_t)p);
+	buf[len++] = '\n';
+	ssize_t r = write(STDERR_FILENO, buf, len);
+	(void)r;
+	abort();
+}

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Thread caches (mcache) and their slow paths, the thread registry, start-up
+ * and fork handling.
+ *
+ * The thread cache is a zero-initialised initial-exec TLS block: no lock, no
+ * atomic read-modify-write on the fast paths (sa-internal.h). A new thread's
+ * first allocation finds empty lists and its first free finds max == 0, so
+ * both land here and register the cache. A pthread key destructor returns
+ * the cache to the central lists at thread exit; afterwards max stays 0 and
+ * every operation of that thread goes straight to the central lists.
+ */
+#include "sa-internal.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+__thread struct sa_tcache sa_tc __attribute__((tls_model("initial-exec")));
+uint64_t sa_free_key;
+int sa_inited;
+int sa_release_mode_cur = SA_RELEASE_FREE;
+uint64_t sa_scavenge_delay_ms = 1000;
+sa_lock_t sa_reg_lock;
+struct sa_tcache *sa_reg_head;
+
+static sa_lock_t sa_init_lock;
+static pthread_key_t sa_tc_key;
+static int sa_tc_key_ready;
+static int sa_hooks_state; /* 0 none, 1 being installed, 2 installed */
+
+uint32_t sa_class_objs(uint32_t cls)
+{
+	return (uint32_t)(((size_t)sa_class_pages_table[cls] << SA_PAGE_SHIFT) / sa_class_size_table[cls]);
+}
+
+/* Objects moved per refill/flush: about 32 KiB worth, 2..64 objects. */
+uint32_t sa_class_batch(uint32_t cls)
+{
+	uint32_t n = 32768u / sa_class_size_table[cls];
+	return n < 2 ? 2 : n > 64 ? 64 : n;
+}
+
+/* getenv() without depending on libc being initialised (environ may be NULL). */
+extern char **environ;
+static const char *sa_getenv(const char *name)
+{
+	size_t nl = strlen(name);
+	if (!environ)
+		return NULL;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, name, nl) == 0 && (*e)[nl] == '=')
+			return *e + nl + 1;
+	return NULL;
+}
+
+static void sa_tc_destructor(void *arg);
+
+static void sa_install_hooks(void)
+{
+	int expect = 0;
+	if (!__atomic_compare_exchange_n(&sa_hooks_state, &expect, 1, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	/* Both may allocate in some libcs; sa_inited is already set, so that
+	 * recursion is served normally. */
+	if (pthread_key_create(&sa_tc_key, sa_tc_destructor) == 0)
+		__atomic_store_n(&sa_tc_key_ready, 1, __ATOMIC_RELEASE);
+	pthread_atfork(sa_fork_prepare, sa_fork_parent, sa_fork_child);
+	__atomic_store_n(&sa_hooks_state, 2, __ATOMIC_RELEASE);
+}
+
+void sa_init_slow(void)
+{
+	sa_lock(&sa_init_lock);
+	if (!sa_inited) {
+		uint64_t k = 0;
+		if (syscall(SYS_getrandom, &k, sizeof(k), 1 /* GRND_NONBLOCK */) != (long)sizeof(k))
+			k = 0;
+		k ^= (uint64_t)(uintptr_t)&k * 0x9e3779b97f4a7c15ULL ^ sa_now_ms();
+		sa_free_key = k | 1;
+		const char *m = sa_getenv("SPANALLOC_MADV");
+		if (m && strcmp(m, "dontneed") == 0)
+			sa_release_mode_cur = SA_RELEASE_DONTNEED;
+		const char *d = sa_getenv("SPANALLOC_SCAVENGE_MS");
+		if (d && *d >= '0' && *d <= '9') {
+			uint64_t v = 0;
+			for (; *d >= '0' && *d <= '9'; d++)
+				v = v * 10 + (uint64_t)(*d - '0');
+			sa_scavenge_delay_ms = v;
+		}
+		__atomic_store_n(&sa_inited, 1, __ATOMIC_RELEASE);
+	}
+	sa_unlock(&sa_init_lock);
+	sa_install_hooks();
+}
+
+static void sa_tc_register(struct sa_tcache *tc)
+{
+	sa_ensure_init();
+	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
+		tc->bins[c].max = 2 * sa_class_batch(c);
+	tc->state = SA_TC_LIVE;
+	sa_lock(&sa_reg_lock);
+	tc->prev = NULL;
+	tc->next = sa_reg_head;
+	if (sa_reg_head)
+		sa_reg_head->prev = tc;
+	sa_reg_head = tc;
+	sa_unlock(&sa_reg_lock);
+	if (__atomic_load_n(&sa_tc_key_ready, __ATOMIC_ACQUIRE))
+		pthread_setspecific(sa_tc_key, tc);
+}
+
+void sa_tc_flush_all(struct sa_tcache *tc)
+{
+	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
+		struct sa_bin *b = &tc->bins[c];
+		if (b->count) {
+			void *h = b->head;
+			uint32_t n = b->count;
+			b->head = NULL;
+			b->count = 0;
+			sa_central_flush(c, h, n);
+		}
+	}
+}
+
+static void sa_tc_destructor(void *arg)
+{
+	struct sa_tcache *tc = &sa_tc;
+	(void)arg;
+	if (tc->state != SA_TC_LIVE)
+		return;
+	sa_tc_flush_all(tc);
+	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
+		tc->bins[c].max = 0;
+	tc->state = SA_TC_DEAD;
+	sa_lock(&sa_reg_lock);
+	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
+		__atomic_fetch_add(&sa_centrals[c].dead_nmalloc, tc->bins[c].nmalloc, __ATOMIC_RELAXED);
+	if (tc->prev)
+		tc->prev->next = tc->next;
+	else
+		sa_reg_head = tc->next;
+	if (tc->next)
+		tc->next->prev = tc->prev;
+	tc->next = tc->prev = NULL;
+	sa_unlock(&sa_reg_lock);
+	sa_publish_maybe();
+}
+
+void *sa_malloc_slow(uint32_t cls)
+{
+	struct sa_tcache *tc = &sa_tc;
+	if (tc->state == SA_TC_NEW)
+		sa_tc_register(tc);
+	void *head = NULL;
+	if (tc->state == SA_TC_DEAD) {
+		if (!sa_central_refill(cls, &head, 1)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		__atomic_fetch_add(&sa_centrals[cls].dead_nmalloc, 1, __ATOMIC_RELAXED);
+		((void **)head)[1] = NULL;
+		return head;
+	}
+	struct sa_bin *b = &tc->bins[cls];
+	if (b->head)  /* refilled by a recursive call during registration */
+		goto pop;
+	uint32_t n = sa_central_refill(cls, &head, sa_class_batch(cls));
+	if (!n) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* append: a recursive allocation during registration may have refilled */
+	b->head = head;
+	b->count = n;
+	sa_publish_maybe();
+pop:;
+	void **o = b->head;
+	b->head = o[0];
+	b->count--;
+	b->nmalloc++;
+	o[1] = NULL;
+	return o;
+}
+
+void sa_free_slow(void *p, uint32_t cls)
+{
+	struct sa_tcache *tc = &sa_tc;
+	void **o = p;
+	if (tc->state == SA_TC_NEW)
+		sa_tc_register(tc);
+	if (tc->state == SA_TC_DEAD) {
+		o[0] = NULL;
+		o[1] = (void *)(uintptr_t)sa_free_key;
+		sa_central_flush(cls, o, 1);
+		return;
+	}
+	struct sa_bin *b = &tc->bins[cls];
+	o[0] = b->head;
+	o[1] = (void *)(uintptr_t)sa_free_key;
+	b->head = o;
+	b->count++;
+	if (b->count <= b->max)
+		return;
+	/* flush `batch` objects from the head, keep the rest */
+	uint32_t batch = sa_class_batch(cls);
+	if (batch > b->count)
+		batch = b->count;
+	void *h = b->head;
+	void **cut = h;
+	for (uint32_t i = 1; i < batch; i++)
+		cut = cut[0];
+	b->head = cut[0];
+	b->count -= batch;
+	cut[0] = NULL;
+	sa_central_flush(cls, h, batch);
+	sa_publish_maybe();
+}
+
+void sa_free_nonsmall(void *p, struct sa_span *s)
+{
+	if (!s)
+		sa_die("free(): invalid pointer (not owned by spanalloc)", p);
+	if (s->state == SA_SPAN_SMALL)
+		sa_die("free(): invalid pointer (span being set up)", p);
+	if (s->state != SA_SPAN_LARGE) {
+		if (s->state == SA_SPAN_FREE && (uintptr_t)p >= s->base &&
+		    (uintptr_t)p - s->base < ((uintptr_t)s->npages << SA_PAGE_SHIFT))
+			sa_die("free(): double free detected (page already free)", p);
+		sa_die("free(): invalid pointer", p);
+	}
+	if ((uintptr_t)p != s->base)
+		sa_die("free(): invalid pointer (inside a large object)", p);
+	sa_heap_free(s);
+	sa_publish_maybe();
+}
+
+void *sa_malloc_large(size_t n, size_t align, bool zero)
+{
+	if (n > SA_MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	sa_ensure_init();
+	size_t npages = (n + SA_PAGE_SIZE - 1) >> SA_PAGE_SHIFT;
+	if (npages == 0)
+		npages = 1;
+	size_t align_pages = align > SA_PAGE_SIZE ? align >> SA_PAGE_SHIFT : 0;
+	struct sa_span *s = sa_heap_alloc(npages, align_pages, SA_SPAN_LARGE);
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (zero && !s->zeroed)
+		memset((void *)s->base, 0, n);
+	sa_publish_maybe();
+	return (void *)s->base;
+}
+
+/* ---------- fork: take every lock before, release in both processes ---------- */
+void sa_fork_prepare(void)
+{
+	sa_lock(&sa_publish_lock);
+	sa_lock(&sa_reg_lock);
+	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
+		sa_lock(&sa_centrals[c].lock);
+	sa_lock(&sa_heap_lock);
+	sa_lock(&sa_meta_lock);
+}
+
+void sa_fork_parent(void)
+{
+	sa_unlock(&sa_meta_lock);
+	sa_unlock(&sa_heap_lock);
+	for (uint32_t c = SA_NUM_CLASSES - 1; c >= 1; c--)
+		sa_unlock(&sa_centrals[c].lock);
+	sa_unlock(&sa_reg_lock);
+	sa_unlock(&sa_publish_lock);
+}
+
+void sa_fork_child(void)
+{
+	/* Other threads do not exist in the child: their cached objects are
+	 * orphaned (counted, never reused); their counters move to dead_nmalloc. */
+	struct sa_tcache *self = &sa_tc;
+	for (struct sa_tcache *tc = sa_reg_head, *next; tc; tc = next) {
+		next = tc->next;
+		if (tc == self)
+			continue;
+		for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
+			sa_centrals[c].dead_nmalloc += tc->bins[c].nmalloc;
+			sa_centrals[c].orphaned += tc->bins[c].count;
+		}
+	}
+	if (self->state == SA_TC_LIVE) {
+		self->prev = self->next = NULL;
+		sa_reg_head = self;
+	} else {
+		sa_reg_head = NULL;
+	}
+	sa_publish_fork_child();
+	sa_fork_parent();
+}

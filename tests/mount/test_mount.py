@@ -1,0 +1,567 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Mount tests: mount memviewfs in a temporary directory, start processes
+with known memory (tests/mount/workload.c) and check that the mounted values
+move by exactly the known amounts, agree with the kernel's own files read
+directly, and that access, errors and races behave like /proc.
+
+Run by meson (suite 'mount'): test_mount.py MEMVIEWFS WORKLOAD
+"""
+import errno
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+MEMVIEWFS = WORKLOAD = None
+PAGE = os.sysconf("SC_PAGE_SIZE")
+MiB = 1024 * 1024
+# The kernel's own slack between two reads: a few pages of stack, libc
+# buffers and per-CPU RSS counter batching. Nothing looser.
+SLACK = 8 * PAGE
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+MNT = None
+DAEMON = None
+
+
+def start_daemon(mountpoint, *extra):
+    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", "allow_other", *extra, mountpoint],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(500):
+        if os.path.ismount(mountpoint):
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError("memviewfs exited: " + proc.stderr.read())
+        time.sleep(0.01)
+    proc.kill()
+    raise RuntimeError("memviewfs did not mount")
+
+
+def stop_daemon(proc, mountpoint):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        subprocess.run(["fusermount3", "-u", "-z", mountpoint])
+        raise
+    return code
+
+
+def setUpModule():
+    global MNT, DAEMON
+    MNT = tempfile.mkdtemp(prefix="memviewfs-test-")
+    os.chmod(MNT, 0o755)
+    DAEMON = start_daemon(MNT)
+
+
+def tearDownModule():
+    code = stop_daemon(DAEMON, MNT)
+    os.rmdir(MNT)
+    assert code == 0, f"daemon exited {code}"
+
+
+def value(pid, name):
+    with open(f"{MNT}/{pid}/{name}") as f:
+        text = f.read()
+    assert re.fullmatch(r"\d+\n", text), f"{pid}/{name}: {text!r}"
+    return int(text)
+
+
+def values(pid, *names):
+    return {n: value(pid, n) for n in names}
+
+
+def rollup(pid):
+    """smaps_rollup read directly, in bytes."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            m = re.match(r"(\w+):\s+(\d+) kB", line)
+            if m:
+                out[m.group(1)] = int(m.group(2)) * 1024
+    return out
+
+
+def smaps_vmas(pid):
+    """[(start, end, {field: bytes})] from /proc/<pid>/smaps read directly."""
+    vmas = []
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) ", line)
+            if m:
+                vmas.append((int(m.group(1), 16), int(m.group(2), 16), {}))
+                continue
+            m = re.match(r"(\w+):\s+(\d+) kB", line)
+            if m and vmas:
+                vmas[-1][2][m.group(1)] = int(m.group(2)) * 1024
+    return vmas
+
+
+class Workload:
+    def __init__(self, prefix=()):
+        self.proc = subprocess.Popen([*prefix, WORKLOAD], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.pid = int(self._reply().split()[1])
+
+    def _reply(self):
+        line = self.proc.stdout.readline()
+        if not line.startswith("ok"):
+            raise RuntimeError(f"workload: {line!r}")
+        return line
+
+    def do(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._reply().split()[1:]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+
+
+class MountTestCase(unittest.TestCase):
+    def workload(self, prefix=()):
+        w = Workload(prefix)
+        self.addCleanup(w.close)
+        return w
+
+    def assertMoved(self, before, after, name, expected):
+        delta = after[name] - before[name]
+        self.assertLessEqual(abs(delta - expected), SLACK,
+                             f"{name} moved by {delta}, expected {expected} (+-{SLACK})")
+
+    def data_file(self, size):
+        fd, path = tempfile.mkstemp(prefix="memviewfs-data-", dir="/var/tmp")
+        self.addCleanup(os.unlink, path)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(size))
+        return path
+
+
+class TestKnownMemory(MountTestCase):
+    """Each value moves by the amount the workload put in place."""
+
+    VALUES = ("rss", "pss", "uss", "anon_private", "anon_shared", "file_private",
+              "file_shared", "retained_freed", "swap", "vsz")
+
+    def test_anonymous_private_then_madv_free(self):
+        w = self.workload()
+        before = values(w.pid, *self.VALUES)
+        w.do(f"anon {32 * MiB}")
+        touched = values(w.pid, *self.VALUES)
+        for name in ("rss", "pss", "uss", "anon_private", "vsz"):
+            self.assertMoved(before, touched, name, 32 * MiB)
+        for name in ("anon_shared", "file_shared", "retained_freed"):
+            self.assertMoved(before, touched, name, 0)
+        w.do(f"madv_free {16 * MiB}")
+        freed = values(w.pid, *self.VALUES)
+        # MADV_FREE'd pages stay resident (and in rss) until memory pressure.
+        self.assertMoved(touched, freed, "retained_freed", 16 * MiB)
+        self.assertMoved(touched, freed, "rss", 0)
+        self.assertMoved(touched, freed, "anon_private", 0)
+
+    def test_shared_anonymous(self):
+        w = self.workload()
+        before = values(w.pid, *self.VALUES)
+        w.do(f"shared_anon {16 * MiB}")
+        after = values(w.pid, *self.VALUES)
+        self.assertMoved(before, after, "anon_shared", 16 * MiB)
+        self.assertMoved(before, after, "rss", 16 * MiB)
+        self.assertMoved(before, after, "anon_private", 0)
+        self.assertMoved(before, after, "file_shared", 0)
+
+    def test_shared_file(self):
+        path = self.data_file(16 * MiB)
+        w = self.workload()
+        before = values(w.pid, *self.VALUES)
+        w.do(f"file_shared {path} {16 * MiB}")
+        after = values(w.pid, *self.VALUES)
+        self.assertMoved(before, after, "file_shared", 16 * MiB)
+        self.assertMoved(before, after, "rss", 16 * MiB)
+        self.assertMoved(before, after, "anon_private", 0)
+        self.assertMoved(before, after, "file_private", 0)
+
+    def test_private_file_copy_on_write(self):
+        path = self.data_file(16 * MiB)
+        w = self.workload()
+        before = values(w.pid, *self.VALUES)
+        w.do(f"file_private {path} {16 * MiB}")
+        read = values(w.pid, *self.VALUES)
+        self.assertMoved(before, read, "file_private", 16 * MiB)
+        self.assertMoved(before, read, "anon_private", 0)
+        w.do(f"cow {4 * MiB}")
+        written = values(w.pid, *self.VALUES)
+        # A written page of a private file mapping is an anonymous copy.
+        self.assertMoved(read, written, "anon_private", 4 * MiB)
+        self.assertMoved(read, written, "file_private", -4 * MiB)
+        self.assertMoved(read, written, "rss", 0)
+
+    def test_fork_shares_pss(self):
+        n_children = 3
+        size = 64 * MiB
+        w = self.workload()
+        w.do(f"anon {size}")
+        start, end = (int(x, 16) for x in w.do("region"))
+        family = [w.pid] + [int(p) for p in w.do(f"fork {n_children}")]
+        time.sleep(0.2)
+        for pid in family:
+            # Everything but the region, from the kernel's smaps directly.
+            rest = [v for s, e, v in smaps_vmas(pid) if not (s == start and e == end)]
+            rest_pss = sum(v.get("Pss", 0) for v in rest)
+            rest_rss = sum(v.get("Rss", 0) for v in rest)
+            pss, rss = value(pid, "pss"), value(pid, "rss")
+            self.assertLessEqual(abs(pss - (size // (n_children + 1) + rest_pss)), SLACK,
+                                 f"pid {pid}: pss {pss}, region share {size // (n_children + 1)}")
+            self.assertLessEqual(abs(rss - (size + rest_rss)), SLACK, f"pid {pid}: rss {rss}")
+
+
+class TestAgreesWithKernel(MountTestCase):
+    def pids(self):
+        w = self.workload()
+        w.do(f"anon {8 * MiB}")
+        return [w.pid, 1, os.getpid()]
+
+    def test_rss_equals_ps(self):
+        w = self.workload()
+        w.do(f"anon {8 * MiB}")
+        ps = subprocess.run(["ps", "-o", "rss=", "-p", str(w.pid)], capture_output=True,
+                            text=True, check=True).stdout
+        self.assertEqual(value(w.pid, "rss"), int(ps) * 1024)
+
+    def test_pss_uss_swap_equal_smaps_rollup(self):
+        w = self.workload()
+        w.do(f"anon {8 * MiB}")
+        w.do(f"madv_free {4 * MiB}")
+        idle = self.workload()
+        for pid in (w.pid, idle.pid):
+            direct = rollup(pid)
+            ours = values(pid, "pss", "uss", "swap", "retained_freed")
+            # Pss moves whenever any other process maps or unmaps a shared
+            # page (libc...): the kernel's own slack between two reads.
+            self.assertLessEqual(abs(ours["pss"] - direct["Pss"]), SLACK)
+            self.assertEqual(ours["uss"], direct["Private_Clean"] + direct["Private_Dirty"])
+            self.assertEqual(ours["swap"], direct["Swap"])
+            self.assertEqual(ours["retained_freed"], direct["LazyFree"])
+
+    def test_2x2_adds_up_to_rss(self):
+        w = self.workload()
+        path = self.data_file(4 * MiB)
+        w.do(f"anon {8 * MiB}")
+        w.do(f"shared_anon {4 * MiB}")
+        w.do(f"file_shared {path} {4 * MiB}")
+        checked = 0
+        for pid in [w.pid] + [int(p) for p in os.listdir(MNT) if p.isdigit()][:50]:
+            try:
+                parts = values(pid, "anon_private", "anon_shared", "file_private", "file_shared")
+                rss = value(pid, "rss")
+            except (FileNotFoundError, PermissionError):
+                continue  # exited meanwhile, or protected from root too (an LSM)
+            self.assertLessEqual(abs(sum(parts.values()) - rss), SLACK, f"pid {pid}: {parts} rss {rss}")
+            checked += 1
+        self.assertGreater(checked, 2)
+
+    def test_summary_and_mappings_totals(self):
+        w = self.workload()
+        w.do(f"anon {8 * MiB}")
+        with open(f"{MNT}/{w.pid}/summary") as f:
+            summary = {line.split()[0]: line.split()[1] for line in f}
+        parts = sum(int(summary[k]) for k in ("anon_private", "anon_shared", "file_private",
+                                              "file_shared"))
+        self.assertEqual(parts, int(summary["rss"]))
+        with open(f"{MNT}/{w.pid}/mappings") as f:
+            lines = f.read().splitlines()
+        header = lines[0].split()
+        self.assertEqual(header, ["Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty",
+                                  "Rss", "Pss", "Swap", "LazyFree", "VSZ", "Path"])
+        rows = [line.split() for line in lines[1:]]
+        self.assertTrue(all(len(r) == len(header) for r in rows), rows)
+        self.assertEqual(rows[-1][-1], "total")
+        for col in range(9):
+            self.assertEqual(sum(int(r[col]) for r in rows[:-1]), int(rows[-1][col]))
+        direct = smaps_vmas(w.pid)
+        self.assertEqual(int(rows[-1][4]), sum(v.get("Rss", 0) for _, _, v in direct))
+        self.assertEqual(int(rows[-1][8]), sum(e - s for s, e, _ in direct))
+
+    def test_processes_table(self):
+        w = self.workload()
+        w.do(f"anon {8 * MiB}")
+        with open(f"{MNT}/processes") as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0].split(), ["pid", "user", "comm", "rss", "pss", "uss", "swap",
+                                            "retained_freed"])
+        rows = {int(r.split()[0]): r.split() for r in lines[1:]}
+        self.assertTrue(all(len(r) == 8 for r in rows.values()))
+        row = rows[w.pid]
+        self.assertEqual(row[1], "root")
+        self.assertEqual(row[2], "workload")
+        self.assertEqual(int(row[3]), value(w.pid, "rss"))
+        self.assertLessEqual(abs(int(row[4]) - value(w.pid, "pss")), SLACK)
+        self.assertEqual(int(row[5]), value(w.pid, "uss"))
+        self.assertIn(1, rows)
+
+
+class TestTree(MountTestCase):
+    def test_readme_lists_every_file(self):
+        with open(f"{MNT}/README") as f:
+            readme = f.read()
+        pid_files = sorted(os.listdir(f"{MNT}/{os.getpid()}"))
+        self.assertGreater(len(pid_files), 10)
+        for name in pid_files:
+            self.assertIn(f"<pid>/{name} ", readme)
+        for name in os.listdir(MNT):
+            if not name.isdigit():
+                self.assertRegex(readme, rf"\n  {name}/? ")
+        self.assertIn("THE 2x2", readme)
+
+    def test_root_lists_processes(self):
+        names = os.listdir(MNT)
+        proc = {n for n in os.listdir("/proc") if n.isdigit()}
+        ours = {n for n in names if n.isdigit()}
+        self.assertIn(str(os.getpid()), ours)
+        self.assertLessEqual(len(proc ^ ours), 10)  # processes born/gone between the listings
+        self.assertTrue({"README", "self", "processes"} <= set(names))
+
+    def test_self(self):
+        self.assertEqual(os.readlink(f"{MNT}/self"), str(os.getpid()))
+        seen = []
+        t = threading.Thread(target=lambda: seen.append(os.readlink(f"{MNT}/self")))
+        t.start()
+        t.join()
+        self.assertEqual(seen, [str(os.getpid())])
+        # The shell's own builtin reads self: self is the shell.
+        out = subprocess.run(["sh", "-c", f"read c < {MNT}/self/comm; echo $c $$ $(cat {MNT}/self/comm)"],
+                             capture_output=True, text=True, check=True).stdout.split()
+        self.assertEqual(out[0], "sh")
+        self.assertEqual(out[2], "cat")  # and cat's self is cat
+
+    def test_cmdline_and_comm(self):
+        w = self.workload()
+        with open(f"{MNT}/{w.pid}/comm") as f:
+            self.assertEqual(f.read(), "workload\n")
+        with open(f"{MNT}/{w.pid}/cmdline") as f:
+            self.assertEqual(f.read(), WORKLOAD + "\n")
+
+    def test_owner_is_process_user(self):
+        w = self.workload(NOBODY)
+        st = os.stat(f"{MNT}/{w.pid}")
+        self.assertEqual((st.st_uid, st.st_gid), (65534, 65534))
+        self.assertEqual(os.stat(f"{MNT}/{w.pid}/pss").st_uid, 65534)
+        self.assertEqual(os.stat(f"{MNT}/1").st_uid, 0)
+
+    def test_unknown_paths_are_enoent(self):
+        for path in ("nosuch", "12abc", "0", "-1", "0001", "99999999999", "4194305",
+                     f"{os.getpid()}/nosuch", "self/nosuch", "README/x"):
+            with self.assertRaises(OSError, msg=path) as cm:
+                os.stat(f"{MNT}/{path}")
+            self.assertIn(cm.exception.errno, (errno.ENOENT, errno.ENOTDIR), path)
+
+    def test_read_only(self):
+        pid = os.getpid()
+        for flags in (os.O_WRONLY, os.O_RDWR):
+            with self.assertRaises(OSError) as cm:
+                os.open(f"{MNT}/{pid}/rss", flags)
+            self.assertIn(cm.exception.errno, (errno.EACCES, errno.EROFS))
+        for op in (lambda: os.mkdir(f"{MNT}/d"), lambda: os.unlink(f"{MNT}/{pid}/rss"),
+                   lambda: os.open(f"{MNT}/new", os.O_CREAT | os.O_WRONLY),
+                   lambda: os.rename(f"{MNT}/README", f"{MNT}/x"),
+                   lambda: os.symlink("x", f"{MNT}/l"), lambda: os.rmdir(f"{MNT}/{pid}")):
+            with self.assertRaises(OSError) as cm:
+                op()
+            self.assertIn(cm.exception.errno, (errno.EROFS, errno.EACCES, errno.EPERM))
+
+    def test_content_fixed_at_open_and_partial_reads(self):
+        w = self.workload()
+        w.do(f"anon {4 * MiB}")
+        fd = os.open(f"{MNT}/{w.pid}/mappings", os.O_RDONLY)
+        try:
+            whole = os.read(fd, 1 << 20)
+            w.do(f"anon {4 * MiB}")  # the process changes; this open file must not
+            os.lseek(fd, 0, os.SEEK_SET)
+            pieces = b""
+            while True:
+                b = os.read(fd, 7)
+                if not b:
+                    break
+                pieces += b
+            self.assertEqual(pieces, whole)
+            self.assertEqual(os.pread(fd, 10, 5), whole[5:15])
+        finally:
+            os.close(fd)
+        # A new open sees the new state.
+        with open(f"{MNT}/{w.pid}/mappings", "rb") as f:
+            self.assertNotEqual(f.read(), whole)
+
+    def test_ordinary_tools(self):
+        path = f"{MNT}/{os.getpid()}/mappings"
+        run = lambda *cmd: subprocess.run(cmd, capture_output=True, check=True).stdout
+        text = run("cat", path)
+        self.assertTrue(text.endswith(b"\n") and len(text) > 100)
+        self.assertEqual(int(run("wc", "-c", path).split()[0]), len(text))
+        self.assertEqual(run("head", "-c", "20", path), text[:20])
+        self.assertEqual(run("tail", "-n", "1", path).split()[-1], b"total")
+        with tempfile.TemporaryDirectory() as d:
+            run("cp", f"{MNT}/README", d)
+            with open(f"{d}/README") as f:
+                self.assertIn("memviewfs", f.read())
+
+
+class TestRaces(MountTestCase):
+    def test_exited_process_is_enoent(self):
+        w = self.workload()
+        pid = w.pid
+        self.assertGreater(value(pid, "rss"), 0)
+        w.do("exit")
+        w.proc.wait()
+        for name in ("rss", "pss", "mappings", "summary", "anon_private"):
+            with self.assertRaises(FileNotFoundError):
+                open(f"{MNT}/{pid}/{name}").read()
+
+    def test_processes_vanishing_mid_read(self):
+        """Readers race processes that exit; every answer is a whole number
+        or ENOENT/ESRCH, never a partial one, and the daemon survives."""
+        outcomes = {"value": 0, "gone": 0}
+
+        def read_all(pid):
+            for name in ("pss", "anon_private", "rss", "mappings", "summary"):
+                try:
+                    with open(f"{MNT}/{pid}/{name}") as f:
+                        text = f.read()
+                    if name in ("pss", "anon_private", "rss"):
+                        self.assertRegex(text, r"^\d+\n$")
+                    else:
+                        self.assertTrue(text.endswith("\n"))
+                    outcomes["value"] += 1
+                except OSError as e:
+                    self.assertIn(e.errno, (errno.ENOENT, errno.ESRCH), e)
+                    outcomes["gone"] += 1
+
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            p = subprocess.Popen(["sh", "-c", "exec sleep 0.0$((RANDOM % 3))"])
+            while p.poll() is None:  # reads race the exit
+                read_all(p.pid)
+            read_all(p.pid)  # reaped: all gone
+        self.assertGreater(outcomes["value"], 0)
+        self.assertGreater(outcomes["gone"], 0)
+        self.assertIsNone(DAEMON.poll(), "daemon died")
+
+
+# Which /proc file each mounted file is derived from: an unprivileged reader
+# must get exactly what /proc gives it for that source.
+PROC_SOURCE = {
+    "comm": "comm", "cmdline": "cmdline", "rss": "status", "vsz": "status",
+    "pss": "smaps_rollup", "uss": "smaps_rollup", "swap": "smaps_rollup",
+    "retained_freed": "smaps_rollup", "anon_private": "smaps", "anon_shared": "smaps",
+    "file_private": "smaps", "file_shared": "smaps", "summary": "smaps", "mappings": "smaps",
+}
+
+PROBE = r"""
+import json, sys
+out = {}
+for path in sys.argv[1:]:
+    try:
+        with open(path, "rb") as f:
+            f.read()
+        out[path] = "ok"
+    except OSError as e:
+        out[path] = e.errno
+print(json.dumps(out))
+"""
+
+
+class TestAccess(MountTestCase):
+    def probe_as_nobody(self, paths):
+        out = subprocess.run([*NOBODY, sys.executable, "-c", PROBE, *paths],
+                             capture_output=True, text=True, check=True).stdout
+        return json.loads(out)
+
+    def compare(self, pid):
+        paths = []
+        for name, source in PROC_SOURCE.items():
+            paths += [f"{MNT}/{pid}/{name}", f"/proc/{pid}/{source}"]
+        result = self.probe_as_nobody(paths)
+        for name, source in PROC_SOURCE.items():
+            self.assertEqual(result[f"{MNT}/{pid}/{name}"], result[f"/proc/{pid}/{source}"],
+                             f"pid {pid}: {name} vs /proc/{source}")
+        return result
+
+    def test_unprivileged_reader_sees_what_proc_shows(self):
+        root_w = self.workload()
+        own_w = self.workload(NOBODY)
+        nodump_w = self.workload(NOBODY)
+        nodump_w.do("nodump")
+        r = self.compare(root_w.pid)
+        self.assertEqual(r[f"{MNT}/{root_w.pid}/pss"], errno.EACCES)
+        self.assertEqual(r[f"{MNT}/{root_w.pid}/mappings"], errno.EACCES)
+        self.assertEqual(r[f"{MNT}/{root_w.pid}/rss"], "ok")
+        r = self.compare(own_w.pid)
+        self.assertEqual(r[f"{MNT}/{own_w.pid}/mappings"], "ok")
+        r = self.compare(nodump_w.pid)
+        self.assertEqual(r[f"{MNT}/{nodump_w.pid}/pss"], errno.EACCES)
+        self.compare(1)
+
+    def test_unprivileged_values_and_processes_table(self):
+        own_w = self.workload(NOBODY)
+        own_w.do(f"anon {4 * MiB}")
+        out = subprocess.run([*NOBODY, "cat", f"{MNT}/{own_w.pid}/pss", f"{MNT}/processes"],
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+        self.assertLessEqual(abs(int(out[0]) - rollup(own_w.pid)["Pss"]), SLACK)
+        rows = {int(r.split()[0]): r.split() for r in out[2:]}
+        self.assertEqual(rows[1][4], "-")  # init's pss is not nobody's to see
+        self.assertEqual(int(rows[own_w.pid][4]), int(out[0]))
+
+
+class TestDaemon(unittest.TestCase):
+    def test_sigterm_and_sigint_unmount_cleanly(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            d = tempfile.mkdtemp(prefix="memviewfs-sig-")
+            try:
+                proc = start_daemon(d)
+                self.assertTrue(os.path.exists(f"{d}/self/rss"))
+                proc.send_signal(sig)
+                self.assertEqual(proc.wait(timeout=10), 0)
+                self.assertFalse(os.path.ismount(d))
+            finally:
+                os.rmdir(d)
+
+    def test_daemonizes_by_default_and_mount_helper(self):
+        d = tempfile.mkdtemp(prefix="memviewfs-helper-")
+        env = dict(os.environ, PATH=os.path.dirname(MEMVIEWFS) + ":" + os.environ["PATH"])
+        try:
+            # The mount.fuse3 convention, as mount(8) runs it for an fstab
+            # line "memviewfs <dir> fuse.memviewfs allow_other 0 0" (mount(8)
+            # itself runs helpers with a fixed PATH, hence the direct call).
+            subprocess.run(["mount.fuse3", "memviewfs", d, "-t", "memviewfs", "-o", "allow_other"],
+                           env=env, check=True, timeout=20)
+            self.assertTrue(os.path.ismount(d))
+            with open(f"{d}/{os.getpid()}/rss") as f:
+                self.assertGreater(int(f.read()), 0)
+        finally:
+            subprocess.run(["umount", d])
+            os.rmdir(d)
+
+    def test_version_and_help(self):
+        out = subprocess.run([MEMVIEWFS, "--version"], capture_output=True, text=True, check=True)
+        self.assertIn("memviewfs", out.stdout)
+        out = subprocess.run([MEMVIEWFS, "--help"], capture_output=True, text=True, check=True)
+        self.assertIn("MOUNTPOINT", out.stdout)
+        self.assertIn("allow_other", out.stdout + out.stderr)
+        bad = subprocess.run([MEMVIEWFS, "-o", "no_such_option", "/tmp"], capture_output=True)
+        self.assertNotEqual(bad.returncode, 0)
+
+
+if __name__ == "__main__":
+    MEMVIEWFS, WORKLOAD = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    unittest.main(argv=[sys.argv[0], "-v", *sys.argv[3:]])

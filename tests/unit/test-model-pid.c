@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* The per-process model: the 2x2 against the kernel's own counters of the
+ * same process (status RssAnon/RssFile/RssShmem, captured with its smaps),
+ * and the mappings table against sums stated from the fixtures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "model/mv-model-pid.h"
+#include "mv-test-fixture.h"
+
+#define KB(n) ((guint64)(n) * 1024)
+
+static const MvMappingRow *
+find_row(const MvPidSmaps *m, const char *label)
+{
+  for (guint i = 0; i < m->rows->len; i++) {
+    const MvMappingRow *row = m->rows->pdata[i];
+    if (strcmp(row->label, label) == 0)
+      return row;
+  }
+  return NULL;
+}
+
+static void
+check_rows_sorted_and_summed(const MvPidSmaps *m)
+{
+  MvMappingRow sum;
+
+  memset(&sum, 0, sizeof sum);
+  for (guint i = 0; i < m->rows->len; i++) {
+    const MvMappingRow *row = m->rows->pdata[i];
+    if (i > 0) {
+      const MvMappingRow *prev = m->rows->pdata[i - 1];
+      assert_true(prev->rss > row->rss ||
+                  (prev->rss == row->rss && strcmp(prev->label, row->label) < 0));
+    }
+#define ADD(member, header) sum.member += row->member;
+    MV_MAPPING_COLUMNS(ADD)
+#undef ADD
+    sum.n_mappings += row->n_mappings;
+  }
+  assert_string_equal(m->total.label, "total");
+#define CHECK(member, header) assert_int_equal(m->total.member, sum.member);
+  MV_MAPPING_COLUMNS(CHECK)
+#undef CHECK
+  assert_int_equal(m->total.n_mappings, sum.n_mappings);
+}
+
+static void
+test_pid_smaps_probe(void **state)
+{
+  MvFixture f = mv_fixture_load("smaps_probe.txt");
+  g_autofree char *ref = mv_fixture_cstr("smaps_probe.txt");
+  g_autofree char *status_text = mv_fixture_cstr("status_probe.txt");
+  g_autoptr(MvPidSmaps) m = mv_pid_smaps_new();
+  g_autoptr(GError) error = NULL;
+
+  assert_true(mv_pid_smaps_build(m, f.data, f.len, &error));
+  const MvResident2x2 *r = &m->resident;
+  guint64 rss = KB(mv_ref_sum_kb(ref, "Rss"));
+
+  /* the four add up to Rss exactly */
+  assert_int_equal(r->anon_private + r->anon_shared + r->file_private + r->file_shared, rss);
+  /* against the kernel's counters for the same (idle) process:
+   * RssAnon = MM_ANONPAGES = private anonymous pages, incl. COW and LazyFree */
+  assert_int_equal(r->anon_private, KB(mv_ref_first_kb(status_text, "RssAnon")));
+  /* the rest is page cache + shmem: RssFile + RssShmem */
+  assert_int_equal(r->anon_shared + r->file_private + r->file_shared,
+                   KB(mv_ref_first_kb(status_text, "RssFile") +
+                      mv_ref_first_kb(status_text, "RssShmem")));
+  /* the probe touched two MAP_SHARED|MAP_ANONYMOUS regions of 64 pages */
+  assert_int_equal(r->anon_shared, KB(2 * 256));
+  /* RssShmem = both /dev/zero + SysV + memfd + POSIX shm, 256 kB each */
+  assert_int_equal(KB(mv_ref_first_kb(status_text, "RssShmem")), r->anon_shared + KB(3 * 256));
+
+  check_rows_sorted_and_summed(m);
+  assert_int_equal(m->total.rss, rss);
+  assert_int_equal(m->total.vsz, KB(mv_ref_sum_kb(ref, "Size")));
+  assert_int_equal(m->total.n_mappings, mv_ref_count_headers(ref));
+
+  const MvMappingRow *row = find_row(m, "[anon_shared]");
+  assert_non_null(row);
+  assert_int_equal(row->n_mappings, 2);
+  assert_int_equal(row->rss, KB(512));
+  assert_null(find_row(m, "/dev/zero (deleted)"));
+  row = find_row(m, "/tmp/probe/a path with spaces");
+  assert_non_null(row);
+  assert_int_equal(row->n_mappings, 2); /* one MAP_SHARED, one MAP_PRIVATE */
+  row = find_row(m, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+  assert_non_null(row);
+  assert_int_equal(row->n_mappings, 5);
+  assert_non_null(find_row(m, "/tmp/probe/new\\012line"));
+  assert_non_null(find_row(m, "/SYSV1234abcd (deleted)"));
+  assert_non_null(find_row(m, "[heap]"));
+  row = find_row(m, "[anon]");
+  assert_non_null(row);
+  /* the 8 MiB THP region is the biggest unnamed private anonymous mapping */
+  assert_true(row->rss >= KB(8192));
+  /* LazyFree: the MADV_FREE'd 256 kB sit in an unnamed anonymous mapping */
+  assert_int_equal(row->lazyfree, KB(256));
+  mv_fixture_free(&f);
+}
+
+static void
+test_pid_smaps_named(void **state)
+{
+  /* smaps_named_anon.txt (hand-made, values in kB):
+   *   [anon:private_named]      rw-p Rss 256 Anonymous 256
+   *   [anon_shmem:shared_named] rw-s Rss 128
+   *   /dev/zero (deleted)       rw-s Rss  64
+   *   /memfd:x (deleted)        rw-s Rss  32
+   *   /usr/lib/libfoo.so        rw-p Rss  40 Anonymous 12 (COW)
+   *   [heap]                    rw-p Rss 100 Anonymous 100 LazyFree 20 Swap 8
+   *   (unnamed)                 rw-p Rss   0 Swap 16
+   * anon_private = 256 + 12 + 100 = 368; anon_shared = 128 + 64 = 192;
+   * file_private = 40 - 12 = 28;        file_shared = 32. */
+  MvFixture f = mv_fixture_load("smaps_named_anon.txt");
+  g_autoptr(MvPidSmaps) m = mv_pid_smaps_new();
+
+  assert_true(mv_pid_smaps_build(m, f.data, f.len, NULL));
+  assert_int_equal(m->resident.anon_private, KB(368));
+  assert_int_equal(m->resident.anon_shared, KB(192));
+  assert_int_equal(m->resident.file_private, KB(28));
+  assert_int_equal(m->resident.file_shared, KB(32));
+  check_rows_sorted_and_summed(m);
+  assert_int_equal(m->rows->len, 7);
+  /* order: rss 256, 128, 100, 64, 40, 32, 0 */
+  const char *order[] = { "[anon:private_named]", "[anon_shmem:shared_named]", "[heap]",
+                          "[anon_shared]", "/usr/lib/libfoo.so", "/memfd:x (deleted)", "[anon]" };
+  for (guint i = 0; i < G_N_ELEMENTS(order); i++)
+    assert_string_equal(((MvMappingRow *)m->rows->pdata[i])->label, order[i]);
+  assert_int_equal(m->total.swap, KB(8 + 16));
+  assert_int_equal(m->total.lazyfree, KB(20));
+  assert_int_equal(m->total.rss, KB(620));
+  assert_int_equal(m->total.vsz, KB(7 * 256));
+  mv_fixture_free(&f);
+}
+
+static void
+test_pid_smaps_errors(void **state)
+{
+  MvFixture f = mv_fixture_load("smaps_bad_number.txt");
+  g_autoptr(MvPidSmaps) m = mv_pid_smaps_new();
+  g_autoptr(GError) error = NULL;
+
+  assert_false(mv_pid_smaps_build(m, f.data, f.len, &error));
+  assert_true(g_error_matches(error, MV_ERRNO, EIO));
+  mv_fixture_free(&f);
+}
+
+static void
+test_label(void **state)
+{
+  MvSmapsEntry e;
+  g_autofree char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+  memset(&e, 0, sizeof e);
+  strcpy(e.perms, "rw-p");
+  e.path = "";
+  a = mv_mapping_label(&e);
+  assert_string_equal(a, "[anon]");
+  strcpy(e.perms, "rw-s");
+  e.path = "/dev/zero (deleted)";
+  e.path_len = strlen(e.path);
+  b = mv_mapping_label(&e);
+  assert_string_equal(b, "[anon_shared]");
+  /* a private mapping of /dev/zero is ordinary private anonymous memory but
+   * keeps the path the kernel prints */
+  strcpy(e.perms, "rw-p");
+  e.path = "/dev/zero";
+  e.path_len = strlen(e.path);
+  c = mv_mapping_label(&e);
+  assert_string_equal(c, "/dev/zero");
+  /* path_len bounds the label: no NUL needed in the smaps text */
+  e.path = "[stack]XXXX";
+  e.path_len = 7;
+  d = mv_mapping_label(&e);
+  assert_string_equal(d, "[stack]");
+}
+
+static void
+test_rollup_model(void **state)
+{
+  MvFixture f = mv_fixture_load("smaps_rollup_probe.txt");
+  g_autofree char *ref = mv_fixture_cstr("smaps_rollup_probe.txt");
+  MvSmapsValues v;
+  MvPidRollup r;
+
+  assert_true(mv_smaps_rollup_parse(f.data, f.len, &v, NULL));
+  mv_pid_rollup_from_values(&v, &r);
+  assert_int_equal(r.rss, KB(mv_ref_first_kb(ref, "Rss")));
+  assert_int_equal(r.pss, KB(mv_ref_first_kb(ref, "Pss")));
+  assert_int_equal(r.uss, KB(mv_ref_first_kb(ref, "Private_Clean") +
+                             mv_ref_first_kb(ref, "Private_Dirty")));
+  assert_int_equal(r.uss, KB(512 + 11380)); /* as printed in the fixture */
+  assert_int_equal(r.swap, 0);
+  assert_int_equal(r.retained_freed, KB(256));
+  mv_fixture_free(&f);
+}
+
+int
+main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_pid_smaps_probe),
+    cmocka_unit_test(test_pid_smaps_named),
+    cmocka_unit_test(test_pid_smaps_errors),
+    cmocka_unit_test(test_label),
+    cmocka_unit_test(test_rollup_model),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
