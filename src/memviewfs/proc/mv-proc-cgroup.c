@@ -137,7 +137,7 @@ mv_single_value_parse(const char *text, gsize len, guint64 *value, gboolean *is_
   *value = 0;
   *is_max = FALSE;
   /* one line: the value then '\n' (a missing '\n' means a cut-off read) */
-  const char *nl = memchr(text, '\n', len);
+  const char *nl = len > 0 ? memchr(text, '\n', len) : NULL;
   if (nl == NULL)
     return mv_set_errno(error, EIO, "single value: no complete line");
   end = (gsize)(nl - text);

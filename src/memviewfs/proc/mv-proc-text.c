@@ -92,6 +92,11 @@ mv_skip_blanks(const char *p, gsize len, gsize *pos)
 gboolean
 mv_span_equal(const char *p, gsize len, const char *word)
 {
+  /* the first byte settles most comparisons without a strlen */
+  if (len == 0)
+    return word[0] == '\0';
+  if (p[0] != word[0])
+    return FALSE;
   gsize word_len = strlen(word);
   return len == word_len && memcmp(p, word, len) == 0;
 }

@@ -19,7 +19,9 @@
  * plays no part. The answer is EACCES, as /proc's open() gives. */
 #include "mv-tree.h"
 
+#include <linux/capability.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "proc/mv-proc.h"
@@ -38,59 +40,90 @@ mv_tgid_of(pid_t tid)
   return status.tgid;
 }
 
+/* The capability sets of thread @tid, from capget(2): one cheap syscall
+ * instead of formatting and parsing /proc/<tid>/status on every open(). */
 static gboolean
-read_status(pid_t pid, MvStatus *status, GError **error)
+thread_caps(pid_t tid, guint64 *effective, guint64 *permitted)
 {
-  g_autoptr(GString) text = g_string_sized_new(2048);
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, tid };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-  return mv_proc_read(pid, "status", text, error) &&
-         mv_status_parse(text->str, text->len, status, error);
+  if (syscall(SYS_capget, &header, data) != 0)
+    return FALSE;
+  *effective = data[0].effective | ((guint64) data[1].effective << 32);
+  *permitted = data[0].permitted | ((guint64) data[1].permitted << 32);
+  return TRUE;
 }
 
 static gboolean
-same_user_namespace(pid_t a, pid_t b)
+user_namespace_of(pid_t pid, char *link, gsize size)
 {
-  char path_a[64], path_b[64], link_a[64], link_b[64];
-  ssize_t len_a, len_b;
+  char path[48];
+  ssize_t len;
 
-  if (a == 0)
-    g_strlcpy(path_a, "/proc/self/ns/user", sizeof path_a);
-  else
-    g_snprintf(path_a, sizeof path_a, "/proc/%d/ns/user", (int) a);
-  g_snprintf(path_b, sizeof path_b, "/proc/%d/ns/user", (int) b);
-  len_a = readlink(path_a, link_a, sizeof link_a - 1);
-  len_b = readlink(path_b, link_b, sizeof link_b - 1);
-  return len_a > 0 && len_a == len_b && memcmp(link_a, link_b, (size_t) len_a) == 0;
+  g_snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
+  len = readlink(path, link, size - 1);
+  if (len <= 0)
+    return FALSE;
+  link[len] = '\0';
+  return TRUE;
+}
+
+/* The daemon's own user namespace, read once ("user:[4026531837]"). */
+static const char *
+daemon_user_namespace(void)
+{
+  static char link[64];
+  static gsize done;
+
+  if (g_once_init_enter(&done)) {
+    if (!user_namespace_of(getpid(), link, sizeof link))
+      link[0] = '\0';
+    g_once_init_leave(&done, 1);
+  }
+  return link;
+}
+
+static gboolean
+in_user_namespace(pid_t pid, const char *ns_link)
+{
+  char link[64];
+
+  return ns_link[0] != '\0' && user_namespace_of(pid, link, sizeof link) &&
+         strcmp(link, ns_link) == 0;
 }
 
 struct MvCaller {
-  pid_t tgid;
+  pid_t tid;                 /* the calling thread */
+  pid_t tgid;                /* its thread group, 0 until needed */
   uid_t fsuid;
   gid_t fsgid;
   guint64 cap_prm;
-  gboolean has_ptrace_cap;     /* CAP_SYS_PTRACE in CapEff */
-  gboolean in_daemon_userns;   /* the caller shares the daemon's user namespace */
-  pid_t pid;                   /* the calling thread */
+  gboolean has_ptrace_cap;   /* CAP_SYS_PTRACE in the effective set */
+  gboolean in_daemon_userns; /* ... and held in the daemon's user namespace */
+  char userns[64];           /* the caller's user namespace, when it has the cap */
 };
 
 MvCaller *
 mv_caller_new(const MvContext *ctx, GError **error)
 {
-  MvStatus status;
+  guint64 cap_eff, cap_prm;
   MvCaller *caller;
 
-  if (!read_status(ctx->caller_pid, &status, NULL)) {
+  if (!thread_caps(ctx->caller_pid, &cap_eff, &cap_prm)) {
     mv_set_errno(error, EACCES, "caller %d has gone", (int) ctx->caller_pid);
     return NULL;
   }
   caller = g_new0(MvCaller, 1);
-  caller->pid = ctx->caller_pid;
-  caller->tgid = status.tgid;
+  caller->tid = ctx->caller_pid;
   caller->fsuid = ctx->caller_uid;
   caller->fsgid = ctx->caller_gid;
-  caller->cap_prm = status.cap_prm;
-  caller->has_ptrace_cap = (status.cap_eff & (G_GUINT64_CONSTANT(1) << MV_CAP_SYS_PTRACE)) != 0;
-  caller->in_daemon_userns = caller->has_ptrace_cap && same_user_namespace(0, ctx->caller_pid);
+  caller->cap_prm = cap_prm;
+  caller->has_ptrace_cap = (cap_eff & (G_GUINT64_CONSTANT(1) << MV_CAP_SYS_PTRACE)) != 0 &&
+                           user_namespace_of(ctx->caller_pid, caller->userns,
+                                             sizeof caller->userns);
+  caller->in_daemon_userns = caller->has_ptrace_cap &&
+                             strcmp(caller->userns, daemon_user_namespace()) == 0;
   return caller;
 }
 
@@ -100,21 +133,44 @@ mv_caller_free(MvCaller *caller)
   g_free(caller);
 }
 
+/* Is the caller a thread of process @pid? */
+static gboolean
+caller_in_thread_group(const MvCaller *caller, pid_t pid)
+{
+  char task_path[64];
+
+  if (caller->tid == pid)
+    return TRUE;
+  if (caller->tgid != 0)
+    return caller->tgid == pid;
+  g_snprintf(task_path, sizeof task_path, "/proc/%d/task/%d", (int) pid, (int) caller->tid);
+  return access(task_path, F_OK) == 0;
+}
+
 gboolean
 mv_caller_may_read_mm(const MvCaller *caller, pid_t pid, const MvStatus *target,
                       GError **error)
 {
+  MvStatus target_status;
   gboolean creds_match = TRUE;
 
-  if (caller->tgid == target->tgid)
-    return TRUE;
-  /* CAP_SYS_PTRACE counts over processes of the caller's own user
-   * namespace, and over everything the daemon sees when the caller is in
-   * the daemon's namespace (normally the initial one). */
+  /* CAP_SYS_PTRACE counts over everything the daemon sees when the caller
+   * holds it in the daemon's user namespace (normally the initial one), and
+   * over processes of the caller's own namespace otherwise. */
   if (caller->has_ptrace_cap &&
-      (caller->in_daemon_userns || same_user_namespace(pid, caller->pid)))
+      (caller->in_daemon_userns || in_user_namespace(pid, caller->userns)))
+    return TRUE;
+  if (caller_in_thread_group(caller, pid))
     return TRUE;
 
+  if (target == NULL) {
+    g_autoptr(GString) text = g_string_sized_new(2048);
+
+    if (!mv_proc_read(pid, "status", text, error) ||
+        !mv_status_parse(text->str, text->len, &target_status, error))
+      return FALSE;
+    target = &target_status;
+  }
   for (int i = 0; i < 3; i++) {
     creds_match = creds_match && target->uid[i] == caller->fsuid;
     creds_match = creds_match && target->gid[i] == caller->fsgid;
@@ -145,11 +201,6 @@ gboolean
 mv_access_may_read_mm(const MvContext *ctx, GError **error)
 {
   g_autoptr(MvCaller) caller = mv_caller_new(ctx, error);
-  MvStatus target;
 
-  if (caller == NULL)
-    return FALSE;
-  if (!read_status(ctx->pid, &target, error))
-    return FALSE;
-  return mv_caller_may_read_mm(caller, ctx->pid, &target, error);
+  return caller != NULL && mv_caller_may_read_mm(caller, ctx->pid, NULL, error);
 }

@@ -123,7 +123,8 @@ typedef struct MvCaller MvCaller;
 MvCaller *mv_caller_new(const MvContext *ctx, GError **error);
 void mv_caller_free(MvCaller *caller);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvCaller, mv_caller_free)
-/* @target is the parsed /proc/<pid>/status of the target. */
+/* @target is the parsed /proc/<pid>/status of the target, or NULL to have
+ * it read when the decision needs it. */
 gboolean mv_caller_may_read_mm(const MvCaller *caller, pid_t pid, const MvStatus *target,
                                GError **error);
 

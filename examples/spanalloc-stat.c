@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* spanalloc-stat PID: prints the allocator statistics another process
+ * (running spanalloc, linked or LD_PRELOADed) publishes, read through
+ * /proc/PID alone (see include/spanalloc-stats.h). */
+#include <spanalloc-stats.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fprintf(stderr, "usage: %s PID\n"
+			"Prints the spanalloc statistics published by process PID (bytes, counts).\n",
+			argv[0]);
+		return argc == 2 ? 0 : 2;
+	}
+	char *end;
+	long pid = strtol(argv[1], &end, 10);
+	if (*end || pid <= 0) {
+		fprintf(stderr, "%s: not a pid: %s\n", argv[0], argv[1]);
+		return 2;
+	}
+	static struct sa_stats_segment_copy copy;
+	int e = sa_stats_read_pid((pid_t)pid, &copy);
+	if (e) {
+		fprintf(stderr, "%s: %ld: %s%s\n", argv[0], pid, strerror(e),
+			e == ENOENT ? " (no spanalloc statistics segment)" : "");
+		return 1;
+	}
+	printf("%-24s %u\n", "pid", copy.seg.hdr.pid);
+	printf("%-24s %llu\n", "publications", (unsigned long long)copy.seg.hdr.publications);
+	printf("%-24s %llu\n", "publish_time_ns", (unsigned long long)copy.seg.hdr.publish_time_ns);
+	fflush(stdout);
+	return sa_stats_print_fd(STDOUT_FILENO, &copy.seg.stats) ? 1 : 0;
+}

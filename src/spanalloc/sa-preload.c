@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* The C allocation API, exported only by libspanalloc.so so that
+ * LD_PRELOAD=libspanalloc.so replaces the libc allocator. No dlsym: nothing
+ * here calls the allocator it replaces. */
+#include "sa-internal.h"
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+
+SA_EXPORT void *malloc(size_t size)
+{
+	return sa_malloc_inline(size);
+}
+
+SA_EXPORT void free(void *p)
+{
+	sa_free_inline(p);
+}
+
+SA_EXPORT void *calloc(size_t n, size_t size)
+{
+	return sa_calloc_impl(n, size);
+}
+
+SA_EXPORT void *realloc(void *p, size_t size)
+{
+	return sa_realloc_impl(p, size);
+}
+
+SA_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	return sa_reallocarray(p, n, size);
+}
+
+SA_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+{
+	return sa_posix_memalign(out, alignment, size);
+}
+
+SA_EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+	return sa_memalign_impl(alignment, size);
+}
+
+SA_EXPORT void *memalign(size_t alignment, size_t size)
+{
+	return sa_memalign(alignment, size);
+}
+
+SA_EXPORT void *valloc(size_t size)
+{
+	return sa_memalign_impl(4096, size);
+}
+
+SA_EXPORT void *pvalloc(size_t size)
+{
+	size_t r = (size + 4095) & ~(size_t)4095;
+	if (r < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return sa_memalign_impl(4096, r ? r : 4096);
+}
+
+SA_EXPORT size_t malloc_usable_size(void *p)
+{
+	return sa_usable_size_impl(p);
+}

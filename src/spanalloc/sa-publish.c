@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Publishing: the statistics live in a memfd named "spanalloc-stats",
+ * mapped MAP_SHARED for the life of the process, so another process reads
+ * them through /proc/<pid> alone (protocol in include/spanalloc-stats.h).
+ * Written under a seqlock at slow-path events (refill, flush, large
+ * alloc/free, thread exit; at most once per SA_PUBLISH_INTERVAL_MS) and on
+ * every sa_stats()/sa_scavenge(); never on the fast path.
+ */
+#include "sa-internal.h"
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SA_PUBLISH_INTERVAL_MS 10u
+
+sa_lock_t sa_publish_lock;
+static struct sa_stats_segment *sa_seg;
+static int sa_seg_failed;
+static uint64_t sa_last_publish_ms;
+
+static struct sa_stats_segment *sa_seg_create(void)
+{
+	if (sa_seg_failed)
+		return NULL;
+	int fd = (int)syscall(SYS_memfd_create, SA_STATS_MEMFD_NAME, 1u /* MFD_CLOEXEC */);
+	if (fd < 0) {
+		sa_seg_failed = 1;
+		return NULL;
+	}
+	struct sa_stats_segment *seg = NULL;
+	if (ftruncate(fd, sizeof(*seg)) == 0) {
+		void *p = mmap(NULL, sizeof(*seg), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p != MAP_FAILED)
+			seg = p;
+	}
+	close(fd);
+	if (!seg) {
+		sa_seg_failed = 1;
+		return NULL;
+	}
+	struct sa_stats_header *h = &seg->hdr;
+	h->version = SA_STATS_VERSION;
+	h->header_size = sizeof(struct sa_stats_header);
+	h->total_size = sizeof(struct sa_stats_segment);
+	h->stats_offset = offsetof(struct sa_stats_segment, stats);
+	h->stats_size = sizeof(struct sa_stats);
+	h->classes_offset = offsetof(struct sa_stats_segment, stats.classes);
+	h->class_entry_size = sizeof(struct sa_class_stats);
+	h->max_classes = SA_STATS_MAX_CLASSES;
+	h->pid = (uint32_t)getpid();
+	__atomic_store_n(&h->seq, 0, __ATOMIC_RELAXED);
+	/* magic last: a reader that sees it sees a complete header */
+	__atomic_store_n(&h->magic, SA_STATS_MAGIC, __ATOMIC_RELEASE);
+	return seg;
+}
+
+static void sa_publish_locked(const struct sa_stats *s)
+{
+	if (!sa_seg)
+		sa_seg = sa_seg_create();
+	if (!sa_seg)
+		return;
+	struct sa_stats_header *h = &sa_seg->hdr;
+	uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(&sa_seg->stats, s, sizeof(*s));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h->publish_time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	h->publications++;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&h->seq, seq + 2, __ATOMIC_RELAXED);
+	sa_last_publish_ms = sa_now_ms();
+}
+
+void sa_publish(const struct sa_stats *s)
+{
+	sa_lock(&sa_publish_lock);
+	sa_publish_locked(s);
+	sa_unlock(&sa_publish_lock);
+}
+
+void sa_publish_maybe(void)
+{
+	uint64_t now = sa_now_ms();
+	if (now - __atomic_load_n(&sa_last_publish_ms, __ATOMIC_RELAXED) < SA_PUBLISH_INTERVAL_MS)
+		return;
+	if (!sa_trylock(&sa_publish_lock))
+		return;
+	struct sa_stats st;
+	sa_stats_collect(&st);
+	sa_publish_locked(&st);
+	sa_unlock(&sa_publish_lock);
+}
+
+/* In a fork child the inherited mapping is the parent's segment: drop it. */
+void sa_publish_fork_child(void)
+{
+	if (sa_seg)
+		munmap(sa_seg, sizeof(*sa_seg));
+	sa_seg = NULL;
+	sa_seg_failed = 0;
+	sa_last_publish_ms = 0;
+}

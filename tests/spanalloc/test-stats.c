@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/* Statistics: exact balance after known allocations, scavenging in both
+ * release modes checked against the kernel (smaps_rollup), the published
+ * segment read back through /proc/<pid> (own process and a forked child)
+ * and rejection of corrupted segment images. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <spanalloc.h>
+#include "sa-test-util.h"
+
+#define MiB ((size_t)1 << 20)
+
+static void test_balance_exact(void **state)
+{
+	(void)state;
+	enum { N = 5000 };
+	static void *ptrs[N];
+	static size_t sz[N];
+	struct sa_stats a, b, c;
+	assert_int_equal(sa_stats(&a), 0);
+	uint64_t expect_alloc = 0;
+	for (int i = 0; i < N; i++) {
+		/* small sizes of every range, and some large objects */
+		sz[i] = (i % 97 == 0) ? 40000 + (size_t)i * 13 : (size_t)(i * 37) % 32768 + 1;
+		ptrs[i] = sa_malloc(sz[i]);
+		assert_non_null(ptrs[i]);
+		expect_alloc += sa_good_size(sz[i]);
+	}
+	assert_int_equal(sa_stats(&b), 0);
+	assert_int_equal(b.heap_objects - a.heap_objects, N);
+	assert_int_equal(b.heap_alloc - a.heap_alloc, expect_alloc);
+	assert_int_equal(b.mallocs - a.mallocs, N);
+	assert_int_equal(b.frees - a.frees, 0);
+	int M = 0;
+	for (int i = 0; i < N; i += 3, M++) {
+		expect_alloc -= sa_good_size(sz[i]);
+		sa_free(ptrs[i]);
+		ptrs[i] = NULL;
+	}
+	assert_int_equal(sa_stats(&c), 0);
+	assert_int_equal(c.heap_objects - a.heap_objects, N - M);
+	assert_int_equal(c.heap_alloc - a.heap_alloc, expect_alloc);
+	assert_int_equal(c.frees - a.frees, M);
+	assert_int_equal(c.mallocs - a.mallocs, N);
+	/* ladder invariants */
+	assert_int_equal(c.heap_idle, c.heap_sys - c.heap_inuse);
+	assert_true(c.heap_alloc <= c.heap_inuse);
+	assert_true(c.heap_released <= c.heap_idle);
+	assert_int_equal(c.heap_released, c.heap_released_free + c.heap_released_dontneed);
+	assert_int_equal(c.sys, c.heap_sys + c.meta_sys);
+	assert_int_equal(c.heap_objects, c.mallocs - c.frees);
+	/* per-class rows add up to the totals */
+	uint64_t objs = 0, bytes = 0;
+	for (uint64_t i = 0; i < c.nclasses; i++) {
+		const struct sa_class_stats *cs = &c.classes[i];
+		objs += cs->objects_inuse;
+		bytes += cs->objects_inuse * cs->size;
+		assert_int_equal(cs->objects_inuse + cs->objects_free, cs->spans * cs->objects_per_span);
+	}
+	assert_int_equal(objs + (c.large_allocs - c.large_frees), c.heap_objects);
+	assert_int_equal(bytes + c.large_inuse, c.heap_alloc);
+	for (int i = 0; i < N; i++)
+		sa_free(ptrs[i]);
+	assert_int_equal(sa_stats(&c), 0);
+	assert_int_equal(c.heap_objects, a.heap_objects);
+	assert_int_equal(c.heap_alloc, a.heap_alloc);
+}
+
+/* Allocates and dirties `bytes`, frees them, scavenges in `mode`. Returns the
+ * stats before (a: after free) and after (b) the scavenge, and the kernel's
+ * Rss/LazyFree deltas. */
+static void scavenge_round(enum sa_release_mode mode, size_t bytes, struct sa_stats *a,
+			   struct sa_stats *b, int64_t *rss_drop, int64_t *lazy_rise)
+{
+	assert_int_equal(sa_set_release_mode(mode), 0);
+	char *p = sa_malloc(bytes);
+	assert_non_null(p);
+	memset(p, 0x77, bytes);
+	sa_free(p);
+	assert_int_equal(sa_stats(a), 0);
+	int64_t rss0 = sa_test_rollup("Rss"), lazy0 = sa_test_rollup("LazyFree");
+	size_t rel = sa_scavenge();
+	int64_t rss1 = sa_test_rollup("Rss"), lazy1 = sa_test_rollup("LazyFree");
+	assert_int_equal(sa_stats(b), 0);
+	assert_true(rel >= bytes);
+	*rss_drop = rss0 - rss1;
+	*lazy_rise = lazy1 - lazy0;
+}
+
+static void test_scavenge_dontneed(void **state)
+{
+	(void)state;
+	struct sa_stats a, b;
+	int64_t drop, rise;
+	scavenge_round(SA_RELEASE_DONTNEED, 32 * MiB, &a, &b, &drop, &rise);
+	/* moved from idle-unreleased to released (DONTNEED) */
+	assert_true(b.heap_released_dontneed - a.heap_released_dontneed >= 32 * MiB);
+	assert_int_equal(b.heap_released_free, a.heap_released_free);
+	assert_int_equal(b.heap_released, b.heap_idle); /* everything idle is released */
+	/* the kernel agrees: resident set dropped by (nearly) the freed size */
+	assert_true(drop >= (int64_t)(30 * MiB));
+}
+
+static void test_scavenge_free_and_reuse(void **state)
+{
+	(void)state;
+	struct sa_stats a, b, c;
+	int64_t drop, rise;
+	scavenge_round(SA_RELEASE_FREE, 32 * MiB, &a, &b, &drop, &rise);
+	assert_true(b.heap_released_free - a.heap_released_free >= 32 * MiB);
+	assert_int_equal(b.heap_released, b.heap_idle);
+	/* MADV_FREE: still resident but lazily freeable */
+	assert_true(rise >= (int64_t)(30 * MiB));
+	assert_true(drop < (int64_t)(8 * MiB));
+	/* reusing released pages moves them back to in-use */
+	char *p = sa_malloc(32 * MiB);
+	assert_non_null(p);
+	assert_int_equal(sa_stats(&c), 0);
+	assert_true(b.heap_released - c.heap_released >= 32 * MiB);
+	assert_true(c.heap_inuse - b.heap_inuse >= 32 * MiB);
+	assert_true(c.heap_released <= c.heap_idle);
+	sa_free(p);
+	assert_int_equal(sa_set_release_mode(SA_RELEASE_FREE), 0);
+}
+
+static void test_scavenger_delay(void **state)
+{
+	(void)state;
+	/* delay from SPANALLOC_SCAVENGE_MS (set by meson to 200 ms): a run idle
+	 * longer than that is released at a later page-heap operation */
+	struct sa_stats a, b;
+	assert_int_equal(sa_stats(&a), 0);
+	assert_int_equal(a.scavenge_delay_ms, 200);
+	char *p = sa_malloc(4 * MiB);
+	memset(p, 1, 4 * MiB);
+	sa_free(p);
+	assert_int_equal(sa_stats(&a), 0);
+	usleep(700 * 1000);
+	void *q = sa_malloc(200000); /* a page-heap operation */
+	void *r = sa_malloc(300000);
+	sa_free(q);
+	sa_free(r);
+	assert_int_equal(sa_stats(&b), 0);
+	assert_true(b.heap_released >= a.heap_released + 4 * MiB);
+}
+
+static void test_segment_self(void **state)
+{
+	(void)state;
+	void *keep = sa_malloc(12345);
+	struct sa_stats s;
+	assert_int_equal(sa_stats(&s), 0);
+	static struct sa_stats_segment_copy copy;
+	assert_int_equal(sa_stats_read_pid(getpid(), &copy), 0);
+	assert_int_equal(copy.seg.hdr.pid, getpid());
+	assert_memory_equal(&copy.seg.stats, &s, sizeof(s));
+	assert_int_equal(sa_stats_segment_validate(&copy.seg, sizeof(copy.seg)), 0);
+	sa_free(keep);
+}
+
+static void test_segment_other_process(void **state)
+{
+	(void)state;
+	int up[2], down[2];
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* child: its own heap state, published in its own segment */
+		for (int i = 0; i < 777; i++)
+			(void)sa_malloc(64);
+		struct sa_stats s;
+		sa_stats(&s);
+		if (write(up[1], &s, sizeof(s)) != (ssize_t)sizeof(s))
+			_exit(2);
+		char c;
+		if (read(down[0], &c, 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	static struct sa_stats child;
+	size_t have = 0;
+	while (have < sizeof(child)) {
+		ssize_t r = read(up[0], (char *)&child + have, sizeof(child) - have);
+		assert_true(r > 0);
+		have += (size_t)r;
+	}
+	static struct sa_stats_segment_copy copy;
+	assert_int_equal(sa_stats_read_pid(pid, &copy), 0);
+	assert_int_equal(copy.seg.hdr.pid, pid);
+	assert_memory_equal(&copy.seg.stats, &child, sizeof(child));
+	struct sa_stats mine;
+	assert_int_equal(sa_stats(&mine), 0);
+	assert_int_equal(child.heap_objects - mine.heap_objects, 777);
+	assert_int_equal(write(down[1], "x", 1), 1);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* no such process / no segment */
+	assert_int_equal(sa_stats_read_pid(pid, &copy), ENOENT);
+	assert_int_equal(sa_stats_read_pid(0, &copy), EINVAL);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+}
+
+static void test_segment_corrupt(void **state)
+{
+	(void)state;
+	struct sa_stats s;
+	assert_int_equal(sa_stats(&s), 0);
+	static struct sa_stats_segment_copy good, bad;
+	assert_int_equal(sa_stats_read_pid(getpid(), &good), 0);
+	size_t len = sizeof(good.seg);
+#define CORRUPT(stmt, want) do { bad = good; stmt; \
+		assert_int_equal(sa_stats_segment_validate(&bad.seg, len), want); } while (0)
+	CORRUPT((void)0, 0);
+	CORRUPT(bad.seg.hdr.magic ^= 1, EPROTO);
+	CORRUPT(bad.seg.hdr.version = 99, EPROTO);
+	CORRUPT(bad.seg.hdr.header_size = 8, EINVAL);
+	CORRUPT(bad.seg.hdr.total_size = 0xffffffffu, EINVAL);
+	CORRUPT(bad.seg.hdr.total_size = 16, EINVAL);
+	CORRUPT(bad.seg.hdr.stats_offset = 0xfffffff0u, EINVAL);
+	CORRUPT(bad.seg.hdr.stats_size = 1, EINVAL);
+	CORRUPT(bad.seg.hdr.classes_offset = 0xffffff00u, EINVAL);
+	CORRUPT(bad.seg.hdr.class_entry_size = 4096, EINVAL);
+	CORRUPT(bad.seg.hdr.max_classes = 100000, EINVAL);
+	CORRUPT(bad.seg.stats.nclasses = SA_STATS_MAX_CLASSES + 1, EINVAL);
+	CORRUPT(bad.seg.hdr.seq |= 1, EAGAIN);
+	/* truncated images */
+	assert_int_equal(sa_stats_segment_validate(&good.seg, sizeof(good.seg) - 1), EINVAL);
+	assert_int_equal(sa_stats_segment_validate(&good.seg, 4), EINVAL);
+	assert_int_equal(sa_stats_segment_validate(NULL, 0), EINVAL);
+	/* random garbage never crashes and is never accepted */
+	srand(1);
+	for (int i = 0; i < 2000; i++) {
+		bad = good;
+		unsigned char *b = (unsigned char *)&bad.seg.hdr;
+		b[rand() % (int)sizeof(bad.seg.hdr)] ^= (unsigned char)(1 + rand() % 255);
+		int e = sa_stats_segment_validate(&bad.seg, len);
+		/* only fields the validator does not constrain may change silently */
+		if (e == 0)
+			assert_true(bad.seg.hdr.pid != good.seg.hdr.pid ||
+				    bad.seg.hdr.reserved0 != good.seg.hdr.reserved0 ||
+				    bad.seg.hdr.seq != good.seg.hdr.seq ||
+				    bad.seg.hdr.publications != good.seg.hdr.publications ||
+				    bad.seg.hdr.publish_time_ns != good.seg.hdr.publish_time_ns);
+	}
+}
+
+static void test_printers(void **state)
+{
+	(void)state;
+	struct sa_stats s;
+	assert_int_equal(sa_stats(&s), 0);
+	char a[16384] = { 0 }, b[16384] = { 0 };
+	FILE *f = fmemopen(a, sizeof(a) - 1, "w");
+	assert_int_equal(sa_stats_print(f, &s), 0);
+	fclose(f);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(sa_stats_print_fd(fds[1], &s), 0);
+	close(fds[1]);
+	size_t have = 0;
+	ssize_t r;
+	while ((r = read(fds[0], b + have, sizeof(b) - 1 - have)) > 0)
+		have += (size_t)r;
+	close(fds[0]);
+	/* both printers are generated from the same lists: same fields, values */
+	char want[64];
+	snprintf(want, sizeof(want), "heap_objects %llu\n", (unsigned long long)s.heap_objects);
+	const char *pa = strstr(a, "heap_objects"), *pb = strstr(b, "heap_objects");
+	assert_non_null(pa);
+	assert_non_null(pb);
+	unsigned long long va = 0, vb = 0;
+	assert_int_equal(sscanf(pa, "heap_objects %llu", &va), 1);
+	assert_int_equal(sscanf(pb, "heap_objects %llu", &vb), 1);
+	assert_int_equal(va, s.heap_objects);
+	assert_int_equal(vb, s.heap_objects);
+	/* one class row per class plus the header line */
+	int rows = 0;
+	for (const char *p = strchr(b, '#'); p && (p = strchr(p, '\n')) && p[1]; p++)
+		rows++;
+	assert_int_equal(rows, (int)s.nclasses);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_balance_exact),
+		cmocka_unit_test(test_scavenge_dontneed),
+		cmocka_unit_test(test_scavenge_free_and_reuse),
+		cmocka_unit_test(test_scavenger_delay),
+		cmocka_unit_test(test_segment_self),
+		cmocka_unit_test(test_segment_other_process),
+		cmocka_unit_test(test_segment_corrupt),
+		cmocka_unit_test(test_printers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
