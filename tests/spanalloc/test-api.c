@@ -125,7 +125,7 @@ static void test_realloc_contents(void **state)
 	sa_free(y);
 }
 
-static void test_calloc(void **state)
+static void test_calloc_zero(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < NSIZES; i++) {
@@ -265,7 +265,7 @@ int main(void)
 		cmocka_unit_test(test_malloc_alignment),
 		cmocka_unit_test(test_memalign_alignment),
 		cmocka_unit_test(test_realloc_contents),
-		cmocka_unit_test(test_calloc),
+		cmocka_unit_test(test_calloc_zero),
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_bad_frees_abort),
 		cmocka_unit_test(test_release_mode_api),

@@ -150,7 +150,8 @@ static void test_scavenger_delay(void **state)
 	sa_free(q);
 	sa_free(r);
 	assert_int_equal(sa_stats(&b), 0);
-	assert_true(b.heap_released >= a.heap_released + 4 * MiB);
+	/* the later allocations may reuse up to 62 pages of the idle run */
+	assert_true(b.heap_released >= a.heap_released + 3 * MiB);
 }
 
 static void test_segment_self(void **state)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "model/mv-model-pid.h"
+#include "model/mv-model-system.h"
 #include "mv-test-fixture.h"
 
 static gboolean
@@ -79,9 +80,18 @@ run_all_parsers(const char *text, gsize len)
     g_autoptr(MvPidSmaps) m = mv_pid_smaps_new();
     RUN(mv_pid_smaps_build(m, text, len, &error));
   }
-#ifdef MV_FUZZ_EXTRA
-  MV_FUZZ_EXTRA(text, len);
-#endif
+  {
+    /* the system model with the text as one input and a good capture as
+     * the other, so that each parser's output reaches the model */
+    static MvSystem system;
+    static char *good_meminfo, *good_zoneinfo;
+    if (good_meminfo == NULL) {
+      good_meminfo = mv_fixture_cstr("meminfo_here_1.txt");
+      good_zoneinfo = mv_fixture_cstr("zoneinfo_here_1.txt");
+    }
+    RUN(mv_system_build(&system, text, len, good_zoneinfo, strlen(good_zoneinfo), 4096, &error));
+    RUN(mv_system_build(&system, good_meminfo, strlen(good_meminfo), text, len, 4096, &error));
+  }
   return sum;
 }
 
@@ -168,7 +178,7 @@ test_mutated_fixtures(void **state)
 {
   /* flip bytes of real text: the parsers see plausible-but-wrong lines */
   static const char *names[] = { "smaps_probe.txt", "smaps_rollup_probe.txt", "status_probe.txt",
-                                 "meminfo_free_1.txt", "zoneinfo_here.txt" };
+                                 "meminfo_free_1.txt", "zoneinfo_here_1.txt", "zoneinfo_numa2.txt" };
   guint64 seed = 42;
 
   for (gsize n = 0; n < G_N_ELEMENTS(names); n++) {

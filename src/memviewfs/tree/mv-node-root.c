@@ -8,13 +8,13 @@
 #include <sys/stat.h>
 
 #include "mv-pid-load.h"
+#include "mv-scan.h"
 #include "mv-tree.h"
 
 /* ---- <pid>/ as dynamic children ----------------------------------------- */
 
-/* A pid as /proc spells it: decimal digits, no sign, no leading zero. */
-static gboolean
-parse_pid_name(const char *name, pid_t *pid)
+gboolean
+mv_parse_pid_name(const char *name, pid_t *pid)
 {
   guint64 value;
 
@@ -38,7 +38,7 @@ lookup_pid(const MvNode *dir, const char *name, MvContext *ctx, const MvNode **c
   struct stat st;
   pid_t pid;
 
-  if (!parse_pid_name(name, &pid))
+  if (!mv_parse_pid_name(name, &pid))
     return TRUE; /* not a pid: ENOENT from the caller */
   g_snprintf(proc_dir, sizeof proc_dir, "/proc/%d", (int) pid);
   /* Like /proc, a thread id resolves too (it shares the address space). */
@@ -60,7 +60,7 @@ foreach_pid(void (*func)(pid_t pid, gpointer user_data), gpointer user_data)
     return;
   while ((entry = readdir(proc)) != NULL) {
     pid_t pid;
-    if (parse_pid_name(entry->d_name, &pid))
+    if (mv_parse_pid_name(entry->d_name, &pid))
       func(pid, user_data);
   }
   closedir(proc);
@@ -110,61 +110,6 @@ render_self(const MvContext *ctx, const MvNode *node, GString *out, GError **err
 
 /* ---- processes ------------------------------------------------------------ */
 
-typedef struct {
-  pid_t pid;
-  gboolean present;    /* the process still existed while read */
-  gboolean readable;   /* the caller may read its smaps_rollup */
-  MvStatus status;
-  MvPidRollup rollup;
-} ProcessRow;
-
-typedef struct {
-  GArray *rows;        /* of ProcessRow */
-  const MvCaller *caller;
-  gint next;           /* next row index to take, atomically */
-} ProcessesJob;
-
-static void
-load_process_row(ProcessRow *row, const MvCaller *caller)
-{
-  row->present = mv_pid_load_status(row->pid, &row->status, NULL);
-  if (!row->present)
-    return;
-  row->readable = mv_caller_may_read_mm(caller, row->pid, &row->status, NULL);
-  if (row->readable) {
-    g_autoptr(GError) error = NULL;
-
-    if (!mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
-      if (mv_error_errno(error) == ENOENT)
-        row->present = FALSE; /* exited between the two reads */
-      else
-        row->readable = FALSE; /* the kernel refused even us (an LSM): "-" */
-    }
-  }
-}
-
-static gpointer
-processes_worker(gpointer user_data)
-{
-  ProcessesJob *job = user_data;
-
-  for (;;) {
-    guint i = (guint) g_atomic_int_add(&job->next, 1);
-    if (i >= job->rows->len)
-      break;
-    load_process_row(&g_array_index(job->rows, ProcessRow, i), job->caller);
-  }
-  return NULL;
-}
-
-static void
-collect_pid(pid_t pid, gpointer user_data)
-{
-  ProcessRow row = { .pid = pid };
-
-  g_array_append_val((GArray *) user_data, row);
-}
-
 static const char *
 user_name(GHashTable *names, uid_t uid)
 {
@@ -192,39 +137,22 @@ append_value_or_dash(GString *out, gboolean readable, guint64 value)
     g_string_append_printf(out, " %12s", "-");
 }
 
-/* One row per process: what smem prints, in one read. The processes are
- * read in parallel (one thread per CPU); columns the caller may not read
- * (another user's pss...) are "-", as /proc would refuse them. */
+/* One row per process: what smem prints, in one read. Columns the caller
+ * may not read (another user's pss...) are "-", as /proc would refuse them. */
 static gboolean
 render_processes(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  g_autoptr(MvCaller) caller = mv_caller_new(ctx, error);
-  g_autoptr(GArray) rows = g_array_sized_new(FALSE, TRUE, sizeof(ProcessRow), 512);
+  g_autoptr(GArray) rows = mv_scan_processes(ctx, MV_SCAN_ROLLUP, error);
   g_autoptr(GHashTable) names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-  ProcessesJob job;
-  GThread *threads[16];
-  guint n_threads;
 
-  if (caller == NULL)
+  if (rows == NULL)
     return FALSE;
-  foreach_pid(collect_pid, rows);
-  job = (ProcessesJob) { rows, caller, 0 };
-  n_threads = CLAMP(g_get_num_processors(), 1, G_N_ELEMENTS(threads) + 1) - 1;
-  n_threads = MIN(n_threads, rows->len / 32);
-  for (guint i = 0; i < n_threads; i++)
-    threads[i] = g_thread_new("mv-processes", processes_worker, &job);
-  processes_worker(&job);
-  for (guint i = 0; i < n_threads; i++)
-    g_thread_join(threads[i]);
-
   g_string_append_printf(out, "%7s %-12s %-16s %12s %12s %12s %12s %14s\n", "pid", "user",
                          "comm", "rss", "pss", "uss", "swap", "retained_freed");
   for (guint i = 0; i < rows->len; i++) {
-    const ProcessRow *row = &g_array_index(rows, ProcessRow, i);
+    const MvScanRow *row = &g_array_index(rows, MvScanRow, i);
     gsize comm_start;
 
-    if (!row->present)
-      continue;
     g_string_append_printf(out, "%7d %-12s ", (int) row->pid,
                            user_name(names, row->status.uid[1]));
     comm_start = out->len;
@@ -251,6 +179,7 @@ static const MvNode root_entries[] = {
   MV_FILE("processes", MV_ACCESS_ANY, render_processes, 0,
           "one row per process: pid user comm rss pss uss swap retained_freed (bytes; "
           "\"-\" where the reader may not see that process's memory, like /proc)"),
+  MV_SUBDIR("system", &mv_system_dir),
 };
 
 static const MvNode root = MV_DIR("", root_entries, &pid_children, "the root");

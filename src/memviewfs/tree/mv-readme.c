@@ -55,8 +55,9 @@ static const char readme_rules[] =
   "show 0, as ps does.\n";
 
 static void
-append_node(GString *out, const MvNode *node, const char *parent_path)
+append_node(GString *out, const MvNode *entry, const char *parent_path)
 {
+  const MvNode *node = mv_node_target(entry);
   g_autofree char *path = g_strconcat(parent_path, node->name,
                                       node->type == MV_NODE_DIR ? "/" : "", NULL);
 

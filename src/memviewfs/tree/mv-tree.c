@@ -11,7 +11,7 @@ find_static_child(const MvNode *dir, const char *name)
 {
   for (gsize i = 0; i < dir->n_children; i++)
     if (strcmp(dir->children[i].name, name) == 0)
-      return &dir->children[i];
+      return mv_node_target(&dir->children[i]);
   return NULL;
 }
 
@@ -100,7 +100,7 @@ mv_tree_list(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointe
 {
   g_return_if_fail(dir->type == MV_NODE_DIR);
   for (gsize i = 0; i < dir->n_children; i++)
-    add(dir->children[i].name, &dir->children[i], ctx, user_data);
+    add(dir->children[i].name, mv_node_target(&dir->children[i]), ctx, user_data);
   if (dir->dynamic != NULL)
     dir->dynamic->list(dir, ctx, add, user_data);
 }

@@ -63,8 +63,17 @@ struct MvNode {
   const MvNode *children;     /* static children of a directory */
   gsize n_children;
   const MvDynamicChildren *dynamic;
+  const MvNode *alias;        /* an entry standing for a directory defined in
+                               * another file (C cannot copy it into a table) */
   const char *help;           /* one line, shown in the root README */
 };
+
+/* The node an entry stands for (itself, or its alias). */
+static inline const MvNode *
+mv_node_target(const MvNode *node)
+{
+  return node->alias != NULL ? node->alias : node;
+}
 
 #define MV_FILE(name_, access_, render_, arg_, help_) \
   { .name = (name_), .type = MV_NODE_FILE, .access = (access_), .render = (render_), \
@@ -75,6 +84,9 @@ struct MvNode {
 #define MV_DIR(name_, children_, dynamic_, help_) \
   { .name = (name_), .type = MV_NODE_DIR, .access = MV_ACCESS_ANY, .children = (children_), \
     .n_children = G_N_ELEMENTS(children_), .dynamic = (dynamic_), .help = (help_) }
+
+#define MV_SUBDIR(name_, node_) \
+  { .name = (name_), .type = MV_NODE_DIR, .access = MV_ACCESS_ANY, .alias = (node_) }
 
 /* The root of the tree. */
 const MvNode *mv_tree_root(void);
@@ -101,6 +113,8 @@ gboolean mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, 
 
 /* The <pid>/ directory node (lookup of a numeric name at the root). */
 extern const MvNode mv_pid_dir;
+/* The root's subdirectories. */
+extern const MvNode mv_system_dir;
 
 /* Appends "<value>\n": the contract of every value file (bytes). */
 void mv_render_value(GString *out, guint64 value);
@@ -127,6 +141,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvCaller, mv_caller_free)
  * it read when the decision needs it. */
 gboolean mv_caller_may_read_mm(const MvCaller *caller, pid_t pid, const MvStatus *target,
                                GError **error);
+
+/* A pid as /proc spells it: decimal digits, no sign, no leading zero. */
+gboolean mv_parse_pid_name(const char *name, pid_t *pid);
 
 /* Resolves the thread group of @tid (FUSE reports the calling thread). */
 pid_t mv_tgid_of(pid_t tid);

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+#include "mv-scan.h"
+
+#include <dirent.h>
+#include <string.h>
+
+#include "mv-pid-load.h"
+
+typedef struct {
+  GArray *rows;        /* of MvScanRow */
+  GArray *present;     /* of gboolean, parallel to rows */
+  const MvCaller *caller;
+  MvScanFlags flags;
+  gint next;           /* next row index to take, atomically */
+} ScanJob;
+
+/* Loads one row; FALSE when the process is gone. */
+static gboolean
+scan_one(MvScanRow *row, const MvCaller *caller, MvScanFlags flags)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!mv_pid_load_status(row->pid, &row->status, NULL))
+    return FALSE;
+  row->readable = mv_caller_may_read_mm(caller, row->pid, &row->status, NULL);
+  if (!row->readable)
+    return TRUE;
+  if (flags & MV_SCAN_SMAPS) {
+    g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(row->pid, &error);
+    if (model != NULL) {
+      MvSmapsValues total = { 0 };
+
+      row->resident = model->resident;
+      total.pss = model->total.pss;
+      total.private_clean = model->total.private_clean;
+      total.private_dirty = model->total.private_dirty;
+      total.swap = model->total.swap;
+      total.lazyfree = model->total.lazyfree;
+      total.rss = model->total.rss;
+      mv_pid_rollup_from_values(&total, &row->rollup);
+      return TRUE;
+    }
+  } else if (mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
+    return TRUE;
+  }
+  if (mv_error_errno(error) == ENOENT)
+    return FALSE; /* exited between the reads */
+  row->readable = FALSE; /* the kernel refused even the daemon (an LSM) */
+  memset(&row->rollup, 0, sizeof row->rollup);
+  memset(&row->resident, 0, sizeof row->resident);
+  return TRUE;
+}
+
+static gpointer
+scan_worker(gpointer user_data)
+{
+  ScanJob *job = user_data;
+
+  for (;;) {
+    guint i = (guint) g_atomic_int_add(&job->next, 1);
+    if (i >= job->rows->len)
+      break;
+    g_array_index(job->present, gboolean, i) =
+      scan_one(&g_array_index(job->rows, MvScanRow, i), job->caller, job->flags);
+  }
+  return NULL;
+}
+
+GArray *
+mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
+{
+  g_autoptr(MvCaller) caller = mv_caller_new(ctx, error);
+  g_autoptr(GArray) rows = g_array_sized_new(FALSE, TRUE, sizeof(MvScanRow), 512);
+  g_autoptr(GArray) present = NULL;
+  GArray *result;
+  GThread *threads[16];
+  guint n_threads;
+  ScanJob job;
+  DIR *proc;
+  struct dirent *entry;
+
+  if (caller == NULL)
+    return NULL;
+  proc = opendir("/proc");
+  if (proc == NULL) {
+    mv_set_errno(error, errno, "/proc: %s", g_strerror(errno));
+    return NULL;
+  }
+  while ((entry = readdir(proc)) != NULL) {
+    MvScanRow row = { 0 };
+
+    if (mv_parse_pid_name(entry->d_name, &row.pid))
+      g_array_append_val(rows, row);
+  }
+  closedir(proc);
+
+  present = g_array_sized_new(FALSE, TRUE, sizeof(gboolean), rows->len);
+  g_array_set_size(present, rows->len);
+  job = (ScanJob) { rows, present, caller, flags, 0 };
+  /* One worker per CPU (this thread is one), none for a handful of pids. */
+  n_threads = MIN(g_get_num_processors(), G_N_ELEMENTS(threads) + 1) - 1;
+  n_threads = MIN(n_threads, rows->len / 32);
+  for (guint i = 0; i < n_threads; i++)
+    threads[i] = g_thread_new("mv-scan", scan_worker, &job);
+  scan_worker(&job);
+  for (guint i = 0; i < n_threads; i++)
+    g_thread_join(threads[i]);
+
+  result = g_array_sized_new(FALSE, FALSE, sizeof(MvScanRow), rows->len);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_array_index(present, gboolean, i))
+      g_array_append_val(result, g_array_index(rows, MvScanRow, i));
+  return result;
+}

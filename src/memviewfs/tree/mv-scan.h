@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* One pass over every process, in parallel (one thread per CPU), for the
+ * files that show all processes at once (processes, metrics/). Each process
+ * is read once, from the cheapest source that has what was asked. */
+#pragma once
+
+#include "model/mv-model-pid.h"
+#include "mv-tree.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  MV_SCAN_ROLLUP = 1 << 0, /* smaps_rollup: pss, uss, swap, retained_freed */
+  MV_SCAN_SMAPS = 1 << 1,  /* smaps: all of the above and the 2x2 */
+} MvScanFlags;
+
+typedef struct {
+  pid_t pid;
+  gboolean readable;   /* the caller may read this process's smaps; the
+                        * fields below from smaps/rollup are 0 otherwise */
+  MvStatus status;     /* rss, vsz, comm, owner */
+  MvPidRollup rollup;  /* pss, uss, swap, retained_freed (bytes) */
+  MvResident2x2 resident; /* with MV_SCAN_SMAPS (bytes) */
+} MvScanRow;
+
+/* Every process that existed through its reads, in pid order. A process
+ * that exits while being read is left out; one the kernel refuses to the
+ * daemon itself (an LSM) is kept with readable FALSE. */
+GArray *mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error);
+
+G_END_DECLS
