@@ -9,7 +9,9 @@
  */
 #include "sa-internal.h"
 
-struct sa_central sa_centrals[SA_NUM_CLASSES];
+struct sa_central sa_centrals[SA_SHARDS][SA_NUM_CLASSES];
+uint64_t sa_dead_nmalloc[SA_NUM_CLASSES];
+uint64_t sa_orphaned[SA_NUM_CLASSES];
 
 static void sa_span_list_push(struct sa_span **head, struct sa_span *s, uint8_t list)
 {
@@ -33,7 +35,7 @@ static void sa_span_list_remove(struct sa_span **head, struct sa_span *s)
 	s->list = SA_LIST_NONE;
 }
 
-static struct sa_span *sa_span_new_small(uint32_t cls)
+static struct sa_span *sa_span_new_small(uint32_t shard, uint32_t cls)
 {
 	struct sa_span *s = sa_heap_alloc(sa_class_pages_table[cls], 0, SA_SPAN_SMALL);
 	if (!s)
@@ -45,14 +47,15 @@ static struct sa_span *sa_span_new_small(uint32_t cls)
 	s->nalloc = 0;
 	s->nbump = 0;
 	s->freelist = NULL;
+	s->shard = shard;
 	/* cls last: a non-zero cls is what the free fast path trusts */
 	__atomic_store_n(&s->cls, (uint8_t)cls, __ATOMIC_RELEASE);
 	return s;
 }
 
-uint32_t sa_central_refill(uint32_t cls, void **headp, uint32_t want)
+uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **headp, uint32_t want)
 {
-	struct sa_central *c = &sa_centrals[cls];
+	struct sa_central *c = &sa_centrals[shard][cls];
 	const uint64_t key = sa_free_key;
 	void *head = NULL;
 	uint32_t got = 0;
@@ -61,7 +64,7 @@ uint32_t sa_central_refill(uint32_t cls, void **headp, uint32_t want)
 		struct sa_span *s = c->partial;
 		if (!s) {
 			sa_unlock(&c->lock);
-			s = sa_span_new_small(cls);
+			s = sa_span_new_small(shard, cls);
 			sa_lock(&c->lock);
 			if (!s)
 				break;
@@ -100,13 +103,19 @@ uint32_t sa_central_refill(uint32_t cls, void **headp, uint32_t want)
 
 void sa_central_flush(uint32_t cls, void *head, uint32_t n)
 {
-	struct sa_central *c = &sa_centrals[cls];
 	struct sa_span *release = NULL;
-	sa_lock(&c->lock);
+	struct sa_central *c = NULL;
 	for (uint32_t i = 0; i < n && head; i++) {
 		void **o = head;
 		head = o[0];
 		struct sa_span *s = sa_span_of((uintptr_t)o);
+		struct sa_central *sc = &sa_centrals[s->shard][cls];
+		if (sc != c) {
+			if (c)
+				sa_unlock(&c->lock);
+			c = sc;
+			sa_lock(&c->lock);
+		}
 		o[0] = s->freelist;
 		s->freelist = o;
 		if (s->nalloc == s->nobjs) {
@@ -114,6 +123,7 @@ void sa_central_flush(uint32_t cls, void *head, uint32_t n)
 			sa_span_list_push(&c->partial, s, SA_LIST_PARTIAL);
 		}
 		s->nalloc--;
+		c->out--;
 		if (s->nalloc == 0 && (c->partial != s || s->next)) {
 			sa_span_list_remove(&c->partial, s);
 			c->nspans--;
@@ -121,8 +131,8 @@ void sa_central_flush(uint32_t cls, void *head, uint32_t n)
 			release = s;
 		}
 	}
-	c->out -= n;
-	sa_unlock(&c->lock);
+	if (c)
+		sa_unlock(&c->lock);
 	while (release) {
 		struct sa_span *s = release;
 		release = s->next;
@@ -134,8 +144,11 @@ void sa_central_flush(uint32_t cls, void *head, uint32_t n)
 
 void sa_central_release_empty(void)
 {
-	for (uint32_t cls = 1; cls < SA_NUM_CLASSES; cls++) {
-		struct sa_central *c = &sa_centrals[cls];
+	for (uint32_t i = 0; i < SA_SHARDS * SA_NUM_CLASSES; i++) {
+		uint32_t cls = i % SA_NUM_CLASSES;
+		if (cls == 0)
+			continue;
+		struct sa_central *c = &sa_centrals[i / SA_NUM_CLASSES][cls];
 		struct sa_span *release = NULL;
 		sa_lock(&c->lock);
 		for (struct sa_span *s = c->partial, *next; s; s = next) {

@@ -67,6 +67,7 @@ struct sa_span {
 	uint8_t cls;            /* size class; 0 unless state == SMALL */
 	uint8_t list;           /* enum sa_span_list */
 	uint8_t zeroed;         /* LARGE: every page known zero at allocation */
+	uint32_t shard;         /* SMALL: central shard owning the span */
 	uint32_t elem_size;     /* bytes */
 	uint32_t div_mul;       /* (off * div_mul) >> 32 == off / elem_size */
 	uint32_t nobjs;         /* objects per span */
@@ -133,6 +134,7 @@ struct sa_tcache {
 	struct sa_bin bins[SA_NUM_CLASSES];
 	struct sa_tcache *next, *prev; /* registry, under sa_reg_lock */
 	int state;
+	uint32_t shard; /* central shard this thread refills from */
 };
 extern __thread struct sa_tcache sa_tc __attribute__((tls_model("initial-exec"))) SA_HIDDEN;
 
@@ -194,18 +196,25 @@ static inline void sa_free_inline(void *p)
 }
 
 /* ---------- central lists (mcentral) ---------- */
+/* Threads are spread round-robin over SA_SHARDS independent sets of central
+ * lists (like jemalloc's arenas), so two threads rarely carve objects from
+ * the same span and never share its cache lines (false sharing). A freed
+ * object always returns to the shard owning its span. */
+#define SA_SHARDS 4u
 struct sa_central {
 	sa_lock_t lock;
 	struct sa_span *partial; /* spans with free objects */
 	struct sa_span *full;    /* spans with none */
 	uint64_t out;            /* objects handed to caches (live or cached) */
 	uint64_t nspans;
-	uint64_t dead_nmalloc;   /* allocations of exited/orphaned threads */
-	uint64_t orphaned;       /* objects lost in caches of threads gone at fork */
 } __attribute__((aligned(64)));
-extern struct sa_central sa_centrals[SA_NUM_CLASSES] SA_HIDDEN;
+extern struct sa_central sa_centrals[SA_SHARDS][SA_NUM_CLASSES] SA_HIDDEN;
+/* Allocations of exited threads / of threads gone at fork (atomic adds). */
+extern uint64_t sa_dead_nmalloc[SA_NUM_CLASSES] SA_HIDDEN;
+/* Objects lost in the caches of threads that do not exist in a fork child. */
+extern uint64_t sa_orphaned[SA_NUM_CLASSES] SA_HIDDEN;
 /* Returns a list of up to `want` objects (word 0 next, word 1 key) in *head. */
-SA_HIDDEN uint32_t sa_central_refill(uint32_t cls, void **head, uint32_t want);
+SA_HIDDEN uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **head, uint32_t want);
 SA_HIDDEN void sa_central_flush(uint32_t cls, void *head, uint32_t n);
 /* Returns empty spans of every class to the page heap. */
 SA_HIDDEN void sa_central_release_empty(void);

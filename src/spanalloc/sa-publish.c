@@ -8,6 +8,7 @@
  * every sa_stats()/sa_scavenge(); never on the fast path.
  */
 #include "sa-internal.h"
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -92,10 +93,12 @@ void sa_publish_maybe(void)
 		return;
 	if (!sa_trylock(&sa_publish_lock))
 		return;
+	int saved_errno = errno; /* a successful malloc leaves errno alone */
 	struct sa_stats st;
 	sa_stats_collect(&st);
 	sa_publish_locked(&st);
 	sa_unlock(&sa_publish_lock);
+	errno = saved_errno;
 }
 
 /* In a fork child the inherited mapping is the parent's segment: drop it. */

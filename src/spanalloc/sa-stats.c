@@ -31,12 +31,17 @@ void sa_stats_collect(struct sa_stats *out)
 
 	out->nclasses = SA_NUM_CLASSES - 1;
 	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
-		struct sa_central *ce = &sa_centrals[c];
 		struct sa_class_stats *cs = &out->classes[c - 1];
-		sa_lock(&ce->lock);
-		uint64_t outn = ce->out, spans = ce->nspans, orphan = ce->orphaned;
-		uint64_t dead = __atomic_load_n(&ce->dead_nmalloc, __ATOMIC_RELAXED);
-		sa_unlock(&ce->lock);
+		uint64_t outn = 0, spans = 0;
+		for (uint32_t sh = 0; sh < SA_SHARDS; sh++) {
+			struct sa_central *ce = &sa_centrals[sh][c];
+			sa_lock(&ce->lock);
+			outn += ce->out;
+			spans += ce->nspans;
+			sa_unlock(&ce->lock);
+		}
+		uint64_t orphan = __atomic_load_n(&sa_orphaned[c], __ATOMIC_RELAXED);
+		uint64_t dead = __atomic_load_n(&sa_dead_nmalloc[c], __ATOMIC_RELAXED);
 		cs->class_id = c;
 		cs->size = sa_class_size_table[c];
 		cs->pages_per_span = sa_class_pages_table[c];

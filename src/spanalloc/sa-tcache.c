@@ -30,6 +30,7 @@ static sa_lock_t sa_init_lock;
 static pthread_key_t sa_tc_key;
 static int sa_tc_key_ready;
 static int sa_hooks_state; /* 0 none, 1 being installed, 2 installed */
+static uint32_t sa_reg_seq; /* round-robin shard assignment */
 
 uint32_t sa_class_objs(uint32_t cls)
 {
@@ -74,6 +75,7 @@ static void sa_install_hooks(void)
 
 void sa_init_slow(void)
 {
+	int saved_errno = errno;
 	sa_lock(&sa_init_lock);
 	if (!sa_inited) {
 		uint64_t k = 0;
@@ -95,6 +97,7 @@ void sa_init_slow(void)
 	}
 	sa_unlock(&sa_init_lock);
 	sa_install_hooks();
+	errno = saved_errno;
 }
 
 static void sa_tc_register(struct sa_tcache *tc)
@@ -104,6 +107,7 @@ static void sa_tc_register(struct sa_tcache *tc)
 		tc->bins[c].max = 2 * sa_class_batch(c);
 	tc->state = SA_TC_LIVE;
 	sa_lock(&sa_reg_lock);
+	tc->shard = sa_reg_seq++ % SA_SHARDS;
 	tc->prev = NULL;
 	tc->next = sa_reg_head;
 	if (sa_reg_head)
@@ -140,7 +144,7 @@ static void sa_tc_destructor(void *arg)
 	tc->state = SA_TC_DEAD;
 	sa_lock(&sa_reg_lock);
 	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
-		__atomic_fetch_add(&sa_centrals[c].dead_nmalloc, tc->bins[c].nmalloc, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&sa_dead_nmalloc[c], tc->bins[c].nmalloc, __ATOMIC_RELAXED);
 	if (tc->prev)
 		tc->prev->next = tc->next;
 	else
@@ -159,18 +163,18 @@ void *sa_malloc_slow(uint32_t cls)
 		sa_tc_register(tc);
 	void *head = NULL;
 	if (tc->state == SA_TC_DEAD) {
-		if (!sa_central_refill(cls, &head, 1)) {
+		if (!sa_central_refill(tc->shard, cls, &head, 1)) {
 			errno = ENOMEM;
 			return NULL;
 		}
-		__atomic_fetch_add(&sa_centrals[cls].dead_nmalloc, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&sa_dead_nmalloc[cls], 1, __ATOMIC_RELAXED);
 		((void **)head)[1] = NULL;
 		return head;
 	}
 	struct sa_bin *b = &tc->bins[cls];
 	if (b->head)  /* refilled by a recursive call during registration */
 		goto pop;
-	uint32_t n = sa_central_refill(cls, &head, sa_class_batch(cls));
+	uint32_t n = sa_central_refill(tc->shard, cls, &head, sa_class_batch(cls));
 	if (!n) {
 		errno = ENOMEM;
 		return NULL;
@@ -267,8 +271,9 @@ void sa_fork_prepare(void)
 {
 	sa_lock(&sa_publish_lock);
 	sa_lock(&sa_reg_lock);
-	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
-		sa_lock(&sa_centrals[c].lock);
+	for (uint32_t sh = 0; sh < SA_SHARDS; sh++)
+		for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
+			sa_lock(&sa_centrals[sh][c].lock);
 	sa_lock(&sa_heap_lock);
 	sa_lock(&sa_meta_lock);
 }
@@ -277,8 +282,9 @@ void sa_fork_parent(void)
 {
 	sa_unlock(&sa_meta_lock);
 	sa_unlock(&sa_heap_lock);
-	for (uint32_t c = SA_NUM_CLASSES - 1; c >= 1; c--)
-		sa_unlock(&sa_centrals[c].lock);
+	for (uint32_t sh = 0; sh < SA_SHARDS; sh++)
+		for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
+			sa_unlock(&sa_centrals[sh][c].lock);
 	sa_unlock(&sa_reg_lock);
 	sa_unlock(&sa_publish_lock);
 }
@@ -293,8 +299,8 @@ void sa_fork_child(void)
 		if (tc == self)
 			continue;
 		for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
-			sa_centrals[c].dead_nmalloc += tc->bins[c].nmalloc;
-			sa_centrals[c].orphaned += tc->bins[c].count;
+			sa_dead_nmalloc[c] += tc->bins[c].nmalloc;
+			sa_orphaned[c] += tc->bins[c].count;
 		}
 	}
 	if (self->state == SA_TC_LIVE) {

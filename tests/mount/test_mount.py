@@ -523,6 +523,127 @@ class TestAccess(MountTestCase):
         self.assertEqual(int(rows[own_w.pid][4]), int(out[0]))
 
 
+def free_bw():
+    """`free -b -w` as {field: bytes}."""
+    lines = subprocess.run(["free", "-b", "-w"], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    head = lines[0].split()
+    mem = dict(zip(head, map(int, lines[1].split()[1:])))
+    swap = dict(zip(["total", "used", "free"], map(int, lines[2].split()[1:])))
+    return {"total": mem["total"], "used": mem["used"], "free": mem["free"],
+            "shared": mem["shared"], "buffers": mem["buffers"], "cache": mem["cache"],
+            "available": mem["available"], "swap_total": swap["total"],
+            "swap_used": swap["used"], "swap_free": swap["free"]}
+
+
+class TestSystem(MountTestCase):
+    def test_values_equal_free(self):
+        """Read between two identical runs of free(1), every value equals it."""
+        for _ in range(50):
+            first = free_bw()
+            ours = {name: value("system", name) for name in first}
+            if free_bw() == first:
+                self.assertEqual(ours, first)
+                self.assertEqual(value("system", "buff_cache"), first["buffers"] + first["cache"])
+                return
+        self.fail("memory never stood still for two runs of free(1)")
+
+    def test_summary_is_free_w(self):
+        for _ in range(50):
+            first = free_bw()
+            with open(f"{MNT}/system/summary") as f:
+                lines = f.read().splitlines()
+            if free_bw() == first:
+                break
+        head = lines[0].split()
+        self.assertEqual(head, ["total", "used", "free", "shared", "buffers", "cache", "available"])
+        mem = dict(zip(head, map(int, lines[1].split()[1:])))
+        self.assertEqual(mem["total"], first["total"])
+        self.assertEqual(mem["available"], first["available"])
+        self.assertEqual(lines[2].split()[0], "Swap:")
+
+    def test_available_breakdown_explains_memavailable(self):
+        with open(f"{MNT}/system/available_breakdown") as f:
+            rows = {l.split()[0]: int(l.split()[1]) for l in f.read().splitlines()[1:]
+                    if not l.startswith("#")}
+        self.assertEqual(rows["free_term"], rows["mem_free"] - rows["total_reserve"])
+        self.assertEqual(rows["pagecache_kept"], min(rows["pagecache"] // 2 // PAGE * PAGE,
+                                                     rows["wmark_low"]))
+        self.assertEqual(rows["estimate"], max(0, rows["free_term"] + rows["pagecache_term"]
+                                               + rows["reclaimable_term"]))
+        self.assertEqual(rows["difference"], rows["estimate"] - rows["kernel_available"])
+        # Documented tolerance: the terms come from two files read one after
+        # the other (meminfo, zoneinfo); on this kernel the formula is exact,
+        # so only the churn between the two reads remains.
+        self.assertLessEqual(abs(rows["difference"]), 256 * PAGE, rows)
+
+    def test_watermarks_match_zoneinfo(self):
+        lows = []
+        with open("/proc/zoneinfo") as f:
+            for line in f:
+                parts = line.split()
+                if parts[:1] == ["low"]:
+                    lows.append(int(parts[1]) * PAGE)
+        with open(f"{MNT}/system/watermarks") as f:
+            lines = f.read().splitlines()
+        header = lines[0].split()
+        rows = [dict(zip(header, l.split())) for l in lines[1:]]
+        self.assertEqual([int(r["low"]) for r in rows[:-1]], lows)
+        self.assertEqual(rows[-1]["node"], "all")
+        for col in ("min", "low", "high", "managed", "reserve"):
+            self.assertEqual(int(rows[-1][col]), sum(int(r[col]) for r in rows[:-1]))
+
+
+class TestMetrics(MountTestCase):
+    PROM = property(lambda self: f"{MNT}/metrics/memviewfs.prom")
+
+    def test_promtool_accepts(self):
+        with open(self.PROM, "rb") as f:
+            text = f.read()
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+
+    def test_known_process_values(self):
+        w = self.workload()
+        w.do(f"anon {8 * MiB}")
+        with open(self.PROM) as f:
+            text = f.read()
+        samples = dict(re.findall(rf'^(memviewfs_process_\w+)\{{pid="{w.pid}",comm="workload"\}} (\d+)$',
+                                  text, re.M))
+        self.assertEqual(int(samples["memviewfs_process_rss_bytes"]), value(w.pid, "rss"))
+        self.assertEqual(int(samples["memviewfs_process_uss_bytes"]), value(w.pid, "uss"))
+        self.assertEqual(int(samples["memviewfs_process_anon_private_bytes"]),
+                         value(w.pid, "anon_private"))
+        self.assertRegex(text, r"(?m)^memviewfs_system_total_bytes \d+$")
+
+    def test_node_exporter_serves_the_textfile(self):
+        w = self.workload()
+        w.do(f"anon {8 * MiB}")
+        port = 19100 + os.getpid() % 500
+        exporter = subprocess.Popen(
+            ["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port}",
+             "--collector.disable-defaults", "--collector.textfile",
+             f"--collector.textfile.directory={MNT}/metrics"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            body = ""
+            for _ in range(100):
+                r = subprocess.run(["curl", "-sf", f"http://127.0.0.1:{port}/metrics"],
+                                   capture_output=True, text=True)
+                if r.returncode == 0 and "memviewfs_process_rss_bytes" in r.stdout:
+                    body = r.stdout
+                    break
+                time.sleep(0.1)
+            m = re.search(rf'^memviewfs_process_rss_bytes\{{comm="workload",pid="{w.pid}"\}} (\S+)$',
+                          body, re.M)
+            self.assertIsNotNone(m, "no sample for the workload in node-exporter's output")
+            self.assertLessEqual(abs(float(m.group(1)) - value(w.pid, "rss")), SLACK)
+            self.assertRegex(body, r"(?m)^node_textfile_scrape_error 0$")
+        finally:
+            exporter.terminate()
+            exporter.wait()
+
+
 class TestDaemon(unittest.TestCase):
     def test_sigterm_and_sigint_unmount_cleanly(self):
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -159,3 +159,28 @@ mv_single_value_parse(const char *text, gsize len, guint64 *value, gboolean *is_
     return mv_set_errno(error, EIO, "single value: not a decimal number or \"max\"");
   return TRUE;
 }
+
+gboolean
+mv_pid_list_parse(const char *text, gsize len, MvPidFunc func, gpointer user_data, GError **error)
+{
+  MvLineReader reader;
+  const char *line;
+  gsize line_len;
+  gboolean complete;
+
+  mv_line_reader_init(&reader, text, len);
+  while (mv_line_next(&reader, &line, &line_len, &complete)) {
+    if (!complete)
+      break; /* a pid that may have lost digits */
+    if (line_len == 0)
+      continue;
+    gsize pos = 0;
+    guint64 pid;
+    if (mv_scan_u64(line, line_len, &pos, &pid) != MV_NUM_OK || pos != line_len || pid == 0 ||
+        pid > G_MAXINT32)
+      return mv_set_errno(error, EIO, "line %u: not a pid", reader.lineno);
+    if (!func((pid_t)pid, user_data))
+      return TRUE;
+  }
+  return TRUE;
+}

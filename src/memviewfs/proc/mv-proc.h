@@ -253,4 +253,40 @@ gboolean mv_keyvalue_parse(const char *text, gsize len, MvKeyValueFunc func, gpo
 gboolean mv_single_value_parse(const char *text, gsize len, guint64 *value, gboolean *is_max,
                                GError **error);
 
+/* cgroup.procs / tasks: one decimal pid per line; @func per pid. */
+typedef gboolean (*MvPidFunc)(pid_t pid, gpointer user_data);
+gboolean mv_pid_list_parse(const char *text, gsize len, MvPidFunc func, gpointer user_data,
+                           GError **error);
+
+/* ---- /proc/<pid>/mountinfo ----------------------------------------------- */
+
+/* One line of mountinfo:
+ *   "36 35 98:0 /root /mount/point rw,noatime master:1 - fstype source super,options"
+ * The strings point into the text (NOT NUL-terminated) and keep the kernel's
+ * octal escapes ("\040" for a space, "\011" tab, "\012" newline, "\134"
+ * backslash): see mv_mountinfo_unescape(). */
+typedef struct {
+  guint64 mount_id, parent_id;
+  guint32 dev_major, dev_minor;
+  const char *root;          /* the path inside the filesystem that is mounted */
+  gsize root_len;
+  const char *mount_point;   /* where, relative to the reader's root */
+  gsize mount_point_len;
+  const char *fstype;        /* "cgroup", "cgroup2", "ext4"... */
+  gsize fstype_len;
+  const char *super_options; /* "rw,memory" for a v1 memory hierarchy */
+  gsize super_options_len;
+} MvMountinfoEntry;
+
+typedef gboolean (*MvMountinfoFunc)(const MvMountinfoEntry *entry, gpointer user_data);
+
+/* Calls @func for every line (FALSE from @func stops, not an error). A line
+ * without the "-" separator or with a bad number fails with EIO. */
+gboolean mv_mountinfo_parse(const char *text, gsize len, MvMountinfoFunc func, gpointer user_data,
+                            GError **error);
+
+/* Decodes the octal escapes of a mountinfo path into @out (NUL-terminated).
+ * FALSE when it does not fit in @out_size or decodes to a NUL byte. */
+gboolean mv_mountinfo_unescape(const char *path, gsize len, char *out, gsize out_size);
+
 G_END_DECLS

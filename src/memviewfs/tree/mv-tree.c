@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const MvNode *
 find_static_child(const MvNode *dir, const char *name)
@@ -76,6 +77,11 @@ mv_tree_stat(const MvNode *node, const MvContext *ctx, struct stat *st, GError *
     st->st_mtim = proc_st.st_mtim;
     st->st_ctim = proc_st.st_ctim;
     st->st_atim = proc_st.st_atim;
+  } else {
+    /* Everything outside <pid>/ is recomputed at every open: it is as new
+     * as now (node-exporter exports this as the textfile's mtime). */
+    clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+    st->st_ctim = st->st_atim = st->st_mtim;
   }
   switch (node->type) {
   case MV_NODE_DIR:

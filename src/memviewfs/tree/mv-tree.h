@@ -115,6 +115,7 @@ gboolean mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, 
 extern const MvNode mv_pid_dir;
 /* The root's subdirectories. */
 extern const MvNode mv_system_dir;
+extern const MvNode mv_metrics_dir;
 
 /* Appends "<value>\n": the contract of every value file (bytes). */
 void mv_render_value(GString *out, guint64 value);

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* The memory cgroup of a process, as seen from the process that reads it
+ * (the daemon): cgroup v1 (the "memory" hierarchy) or v2 (the unified one).
+ * All sizes are BYTES. A file that is missing, unreadable or malformed makes
+ * its value ABSENT (a bit of `present` is clear): never a made-up number.
+ *
+ * Every path is read under a root prefix (@root, "" or "/" on a live
+ * system) so that tests can point the model at a fixture tree: the files
+ * read are <root>/proc/<pid>/cgroup, <root>/proc/self/mountinfo,
+ * <root>/proc/meminfo and <root><mount point>/<cgroup path>/... */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "proc/mv-proc.h"
+
+G_BEGIN_DECLS
+
+/* Where a pid's memory cgroup is, from /proc/<pid>/cgroup and the
+ * reader's /proc/self/mountinfo. */
+typedef struct {
+  MvCgroupVersion version;
+  char *cgroup_path; /* as /proc/<pid>/cgroup names it: "/user.slice/app.service" */
+  char *mount_root;  /* the hierarchy path mounted (mountinfo field 4): "/" on a host,
+                      * the container's own cgroup in a container without cgroupns */
+  char *mount_point; /* where it is mounted: "/sys/fs/cgroup/memory", "/sys/fs/cgroup" */
+  char *dir;         /* mount_point + cgroup_path minus mount_root (no root prefix) */
+} MvCgroupLocation;
+
+void mv_cgroup_location_clear(MvCgroupLocation *location);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MvCgroupLocation, mv_cgroup_location_clear)
+
+/* Resolves @pid's memory cgroup (pid <= 0: "self"). ENOENT when the pid has
+ * no memory hierarchy line, when that hierarchy is not mounted here, or
+ * when the cgroup lies outside every mount of it (a cgroup above the
+ * container's root); the errno of reading /proc/<pid>/cgroup otherwise. */
+gboolean mv_cgroup_locate(const char *root, pid_t pid, MvCgroupLocation *out, GError **error);
+
+/* The values of cgroup/: X(member, "name", "one-line description"). Where
+ * each comes from:
+ *   limit        v2 memory.max, v1 memory.limit_in_bytes: the SMALLEST along
+ *                the path from the cgroup up to the mount point (the top of
+ *                the hierarchy visible here). No limit anywhere: limit_is_max
+ *                and limit = G_MAXUINT64 (render "max"). v1's "unlimited" is
+ *                PAGE_COUNTER_MAX pages (9223372036854771712 with 4 kB
+ *                pages): any v1 value >= 2^62 counts as no limit.
+ *   usage        v2 memory.current, v1 memory.usage_in_bytes
+ *   anon         v2 memory.stat anon, v1 memory.stat total_rss
+ *   file         v2 memory.stat file, v1 total_cache (both include shmem)
+ *   shmem        v2 memory.stat shmem, v1 total_shmem
+ *   kernel       v2 memory.stat kernel (Linux >= 5.18), v1 memory.kmem.usage_in_bytes
+ *   swap         v2 memory.swap.current, v1 memory.memsw.usage_in_bytes -
+ *                memory.usage_in_bytes (0 when the two reads cross)
+ *   reclaimable  v2 inactive_file + active_file + slab_reclaimable;
+ *                v1 total_inactive_file + total_active_file (v1's memory.stat
+ *                has no reclaimable-slab counter)
+ *   available    limit - usage + reclaimable, capped at limit, at least 0.
+ *                With no limit: the system's MemAvailable (/proc/meminfo):
+ *                what the cgroup can still get is what the machine can give
+ *                (available_from_system is then TRUE).
+ * v1 uses the total_* (hierarchical) counters of memory.stat so that they
+ * cover the same pages as usage_in_bytes, which includes child cgroups. */
+#define MV_CGROUP_FIELDS(X)                                                                       \
+  X(limit, "limit", "memory limit in effect: the smallest on the way up the hierarchy, or max")  \
+  X(usage, "usage", "memory charged to the cgroup (memory.current / usage_in_bytes)")            \
+  X(anon, "anon", "anonymous memory: heaps, stacks, private mappings")                           \
+  X(file, "file", "page cache charged to the cgroup, including shmem")                           \
+  X(shmem, "shmem", "tmpfs and shared memory")                                                   \
+  X(kernel, "kernel", "kernel memory charged to the cgroup (slab, stacks, page tables)")         \
+  X(swap, "swap", "swap used by the cgroup")                                                     \
+  X(reclaimable, "reclaimable", "file LRU (+ reclaimable slab on v2): can be reclaimed")        \
+  X(available, "available", "limit - usage + reclaimable, capped at limit; MemAvailable if no limit")
+
+enum {
+#define MV_CGROUP_X(member, name, description) MV_CGROUP_FIELD_##member,
+  MV_CGROUP_FIELDS(MV_CGROUP_X)
+#undef MV_CGROUP_X
+  MV_CGROUP_N_FIELDS
+};
+
+typedef struct {
+  MvCgroupLocation location;
+#define MV_CGROUP_X(member, name, description) guint64 member;
+  MV_CGROUP_FIELDS(MV_CGROUP_X)
+#undef MV_CGROUP_X
+  guint64 present;                /* bit (1 << MV_CGROUP_FIELD_x) per value read */
+  gboolean limit_is_max;          /* no limit up the path (limit = G_MAXUINT64) */
+  gboolean available_from_system; /* available is the system's MemAvailable */
+  char *pressure;                 /* memory.pressure text (v2, PSI), NULL when absent */
+  GArray *procs;                  /* of pid_t from cgroup.procs, NULL when absent */
+} MvCgroup;
+
+MvCgroup *mv_cgroup_new(void);
+void mv_cgroup_free(MvCgroup *cgroup);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvCgroup, mv_cgroup_free)
+
+/* TRUE when value @field_index was read. */
+static inline gboolean
+mv_cgroup_has(const MvCgroup *cgroup, int field_index)
+{
+  return (cgroup->present >> field_index) & 1;
+}
+
+/* Locates @pid's memory cgroup and reads every value (@out must be fresh
+ * from mv_cgroup_new()). Fails only when the cgroup cannot be located (see
+ * mv_cgroup_locate); a missing value file just leaves its value absent. */
+gboolean mv_cgroup_read(MvCgroup *out, const char *root, pid_t pid, GError **error);
+
+G_END_DECLS

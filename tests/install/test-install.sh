@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# meson install into a temporary DESTDIR lands the binary, the man page, the
+# systemd unit, the allocator's library, header and pkg-config file where a
+# distribution expects them. Usage: test-install.sh BUILD_DIR
+set -euo pipefail
+build=$1
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+
+meson install -C "$build" --destdir "$dest" --no-rebuild --quiet
+prefix=$(meson introspect "$build" --buildoptions | python3 -c \
+  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
+libdir=$(meson introspect "$build" --buildoptions | python3 -c \
+  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"))')
+root=$dest$prefix
+fail=0
+expect() {
+  if [ -e "$1" ]; then echo "ok   ${1#$dest}"; else echo "MISSING ${1#$dest}"; fail=1; fi
+}
+expect "$root/bin/memviewfs"
+expect "$root/share/man/man1/memviewfs.1"
+expect "$root/lib/systemd/system/memviewfs.service"
+expect "$root/$libdir/libspanalloc.so"
+expect "$root/$libdir/libspanalloc.a"
+expect "$root/$libdir/pkgconfig/spanalloc.pc"
+expect "$root/include/spanalloc.h"
+expect "$root/include/spanalloc-stats.h"
+[ "$fail" = 0 ] || exit 1
+
+# The installed pieces work: the binary runs, the unit points at it, the
+# man page renders, and pkg-config resolves the allocator.
+"$root/bin/memviewfs" --version | grep -q memviewfs
+grep -q "^ExecStart=$prefix/bin/memviewfs " "$root/lib/systemd/system/memviewfs.service"
+man -l "$root/share/man/man1/memviewfs.1" 2>/dev/null | grep -q "available_breakdown"
+PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$root/$libdir/pkgconfig \
+  pkg-config --libs spanalloc | grep -q -- "-lspanalloc"
+echo "install layout ok"
