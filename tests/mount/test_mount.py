@@ -594,6 +594,131 @@ class TestSystem(MountTestCase):
             self.assertEqual(int(rows[-1][col]), sum(int(r[col]) for r in rows[:-1]))
 
 
+def own_memory_cgroup_dir():
+    """The directory of this process's memory cgroup (v1 memory hierarchy,
+    or the v2 unified one) and the version."""
+    with open("/proc/self/cgroup") as f:
+        lines = [l.rstrip("\n").split(":", 2) for l in f]
+    v1 = [l for l in lines if "memory" in l[1].split(",")]
+    version, path = (1, v1[0][2]) if v1 else (2, next(l[2] for l in lines if l[0] == "0"))
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            fstype = fields[fields.index("-") + 1]
+            opts = fields[-1].split(",")
+            if (version == 1 and fstype == "cgroup" and "memory" in opts) or \
+               (version == 2 and fstype == "cgroup2"):
+                root, mountpoint = fields[3], fields[4]
+                rel = os.path.relpath(path, root)
+                return os.path.normpath(os.path.join(mountpoint, rel)), version
+    raise RuntimeError("no memory cgroup mount")
+
+
+class TestCgroup(MountTestCase):
+    """A workload with known memory in a child cgroup with a limit, seen from
+    inside (a reader in the cgroup) and from outside."""
+
+    LIMIT = 256 * MiB
+
+    def make_cgroup(self, parent, name, limit=None):
+        path = os.path.join(parent, name)
+        os.mkdir(path)
+        self.addCleanup(self.remove_cgroup, path)
+        if limit is not None:
+            limit_file = "memory.limit_in_bytes" if self.version == 1 else "memory.max"
+            with open(os.path.join(path, limit_file), "w") as f:
+                f.write(str(limit))
+        return path
+
+    def remove_cgroup(self, path):
+        # Move anything left back to our own cgroup, then remove it.
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                pids = f.read().split()
+            for pid in pids:
+                try:
+                    with open(os.path.join(self.own, "cgroup.procs"), "w") as f:
+                        f.write(pid)
+                except OSError:
+                    pass
+        except FileNotFoundError:
+            return
+        for _ in range(50):
+            try:
+                os.rmdir(path)
+                return
+            except OSError:
+                time.sleep(0.1)
+        os.rmdir(path)
+
+    def setUp(self):
+        self.own, self.version = own_memory_cgroup_dir()
+        self.child = self.make_cgroup(self.own, f"memviewfs-test-{os.getpid()}", self.LIMIT)
+        self.grandchild = self.make_cgroup(self.child, "inner")
+
+    def read_inside(self, cgroup_dir, names):
+        """cat the cgroup/ files from a reader placed inside @cgroup_dir."""
+        script = f'echo $$ > {cgroup_dir}/cgroup.procs && cd {MNT}/cgroup && ' + \
+                 "; ".join(f'echo "{n}=$(cat {n} | tr "\\n" " ")"' for n in names)
+        out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+        return dict(line.split("=", 1) for line in out.stdout.splitlines())
+
+    def test_limited_cgroup_inside_and_outside(self):
+        w = self.workload()
+        with open(os.path.join(self.grandchild, "cgroup.procs"), "w") as f:
+            f.write(str(w.pid))
+        w.do(f"anon {32 * MiB}")
+        seen = self.read_inside(self.grandchild, ["path", "limit", "usage", "anon", "available",
+                                                  "reclaimable", "procs"])
+        self.assertTrue(seen["path"].strip().endswith(
+            f"/memviewfs-test-{os.getpid()}/inner"), seen["path"])
+        # The grandchild has no limit of its own: the child's is in effect.
+        self.assertEqual(int(seen["limit"]), self.LIMIT)
+        usage, anon = int(seen["usage"]), int(seen["anon"])
+        self.assertGreaterEqual(anon, 32 * MiB)
+        self.assertLess(anon, 32 * MiB + 8 * MiB)  # + the reader's own shell and cat
+        self.assertGreaterEqual(usage, anon)
+        expected = min(self.LIMIT, self.LIMIT - usage + int(seen["reclaimable"]))
+        # usage and reclaimable were read at the open of available, a moment
+        # apart from the files above: allow the reader's own few pages.
+        self.assertLessEqual(abs(int(seen["available"]) - expected), SLACK + 64 * PAGE)
+        procs = [int(p) for p in seen["procs"].split()]
+        self.assertIn(w.pid, procs)
+        # From outside: our own cgroup, and the workload's path per process.
+        with open(f"{MNT}/cgroup/path") as f:
+            self.assertNotIn("memviewfs-test", f.read())
+        with open(f"{MNT}/{w.pid}/cgroup") as f:
+            self.assertTrue(f.read().strip().endswith(f"/memviewfs-test-{os.getpid()}/inner"))
+        # usage read directly from the kernel, outside, moves with the workload
+        usage_file = "memory.usage_in_bytes" if self.version == 1 else "memory.current"
+        with open(os.path.join(self.grandchild, usage_file)) as f:
+            self.assertGreaterEqual(int(f.read()), 32 * MiB)
+
+    def test_no_limit_is_max(self):
+        # Our own cgroup here may or may not be limited; a fresh sibling
+        # hierarchy under it is limited only by what is above it.
+        seen = self.read_inside(self.grandchild, ["limit"])
+        self.assertEqual(int(seen["limit"]), self.LIMIT)
+        limit_file = "memory.limit_in_bytes" if self.version == 1 else "memory.max"
+        with open(os.path.join(self.child, limit_file), "w") as f:
+            f.write("-1" if self.version == 1 else "max")
+        seen = self.read_inside(self.grandchild, ["limit"])
+        limits = []
+        d = self.own
+        while True:
+            try:
+                with open(os.path.join(d, limit_file)) as f:
+                    raw = f.read().strip()
+                limits.append(raw)
+            except FileNotFoundError:
+                break
+            if d in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup"):
+                break
+            d = os.path.dirname(d)
+        finite = [int(l) for l in limits if l != "max" and int(l) < (1 << 62)]
+        self.assertEqual(seen["limit"].strip(), str(min(finite)) if finite else "max")
+
+
 class TestMetrics(MountTestCase):
     PROM = property(lambda self: f"{MNT}/metrics/memviewfs.prom")
 

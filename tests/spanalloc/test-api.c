@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -248,6 +249,29 @@ static void test_bad_frees_abort(void **state)
 	expect_abort(do_free_large_interior, "invalid pointer");
 }
 
+static void *errno_thread(void *arg)
+{
+	(void)arg;
+	/* a new thread: registration, refill, maybe publication, all slow paths */
+	errno = 4242;
+	void *p = sa_malloc(100);
+	void *q = sa_malloc(100000);
+	int e = errno;
+	sa_free(p);
+	sa_free(q);
+	return (void *)(intptr_t)e;
+}
+
+static void test_success_keeps_errno(void **state)
+{
+	(void)state;
+	pthread_t t;
+	void *ret;
+	assert_int_equal(pthread_create(&t, NULL, errno_thread, NULL), 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	assert_int_equal((intptr_t)ret, 4242);
+}
+
 static void test_release_mode_api(void **state)
 {
 	(void)state;
@@ -269,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_bad_frees_abort),
 		cmocka_unit_test(test_release_mode_api),
+		cmocka_unit_test(test_success_keeps_errno),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

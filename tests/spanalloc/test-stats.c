@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <spanalloc.h>
@@ -260,6 +261,72 @@ static void test_segment_corrupt(void **state)
 	}
 }
 
+/* A process whose "spanalloc-stats" memfd holds garbage (hostile or
+ * corrupted): the reader must refuse it with an errno, never crash. */
+static void hostile_child_check(const void *content, size_t len, size_t map_len, int want)
+{
+	int up[2], down[2];
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* the fork handler dropped the inherited segment; make a fake one */
+		int fd = memfd_create(SA_STATS_MEMFD_NAME, 0);
+		if (fd < 0 || ftruncate(fd, (off_t)map_len) != 0)
+			_exit(2);
+		void *m = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			_exit(3);
+		memcpy(m, content, len < map_len ? len : map_len);
+		char c = 'r';
+		if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1)
+			_exit(4);
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(up[0], &c, 1), 1);
+	static struct sa_stats_segment_copy copy;
+	assert_int_equal(sa_stats_read_pid(pid, &copy), want);
+	assert_int_equal(write(down[1], "x", 1), 1);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+}
+
+static void test_segment_hostile_process(void **state)
+{
+	(void)state;
+	struct sa_stats s;
+	assert_int_equal(sa_stats(&s), 0);
+	static struct sa_stats_segment_copy good, bad;
+	assert_int_equal(sa_stats_read_pid(getpid(), &good), 0);
+	/* a faithful copy in another process is accepted */
+	hostile_child_check(&good.seg, sizeof(good.seg), sizeof(good.seg), 0);
+	/* garbage */
+	static unsigned char junk[8192];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(i * 131 + 7);
+	hostile_child_check(junk, sizeof(junk), sizeof(junk), EPROTO);
+	/* right magic, lying sizes */
+	bad = good;
+	bad.seg.hdr.total_size = 1u << 30;
+	hostile_child_check(&bad.seg, sizeof(bad.seg), sizeof(bad.seg), EINVAL);
+	bad = good;
+	bad.seg.stats.nclasses = 1u << 20;
+	hostile_child_check(&bad.seg, sizeof(bad.seg), sizeof(bad.seg), EINVAL);
+	/* truncated: the mapping is shorter than the segment it claims */
+	hostile_child_check(&good.seg, 4096, 4096, EINVAL);
+	/* a writer stuck mid-update (odd sequence): bounded retries, EAGAIN */
+	bad = good;
+	bad.seg.hdr.seq = 1;
+	hostile_child_check(&bad.seg, sizeof(bad.seg), sizeof(bad.seg), EAGAIN);
+}
+
 static void test_printers(void **state)
 {
 	(void)state;
@@ -306,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_segment_self),
 		cmocka_unit_test(test_segment_other_process),
 		cmocka_unit_test(test_segment_corrupt),
+		cmocka_unit_test(test_segment_hostile_process),
 		cmocka_unit_test(test_printers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,30 @@ count_kv(const char *key, gsize key_len, guint64 value, gpointer user_data)
   return TRUE;
 }
 
+static gboolean
+count_mount(const MvMountinfoEntry *e, gpointer user_data)
+{
+  guint64 *sum = user_data;
+  char out[4096];
+  /* every string must lie inside the text; unescaping reads them whole */
+  if (mv_mountinfo_unescape(e->root, e->root_len, out, sizeof out))
+    *sum += strlen(out);
+  if (mv_mountinfo_unescape(e->mount_point, e->mount_point_len, out, sizeof out))
+    *sum += strlen(out);
+  for (gsize i = 0; i < e->fstype_len; i++)
+    *sum += (guchar)e->fstype[i];
+  for (gsize i = 0; i < e->super_options_len; i++)
+    *sum += (guchar)e->super_options[i];
+  return TRUE;
+}
+
+static gboolean
+count_pid(pid_t pid, gpointer user_data)
+{
+  *(guint64 *)user_data += (guint64)pid;
+  return TRUE;
+}
+
 static void
 check_result(gboolean ok, GError *error)
 {
@@ -76,6 +100,8 @@ run_all_parsers(const char *text, gsize len)
   RUN(mv_proc_cgroup_parse(text, len, &version, path, sizeof path, &error));
   RUN(mv_keyvalue_parse(text, len, count_kv, &sum, &error));
   RUN(mv_single_value_parse(text, len, &value, &is_max, &error));
+  RUN(mv_mountinfo_parse(text, len, count_mount, &sum, &error));
+  RUN(mv_pid_list_parse(text, len, count_pid, &sum, &error));
   {
     g_autoptr(MvPidSmaps) m = mv_pid_smaps_new();
     RUN(mv_pid_smaps_build(m, text, len, &error));
@@ -104,19 +130,34 @@ common_prefix(const MvFixture *a, const MvFixture *b)
   return i;
 }
 
+/* Every fixture file under @dir (relative names), the generator scripts
+ * excepted: captured text, hand-made variants and the cgroup trees. */
+static void
+collect_fixtures(const char *base, const char *rel, GPtrArray *names)
+{
+  g_autofree char *path = g_build_filename(base, rel, NULL);
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  const char *name;
+
+  assert_non_null(dir);
+  while ((name = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *child_rel = rel[0] != '\0' ? g_build_filename(rel, name, NULL) : g_strdup(name);
+    g_autofree char *child = g_build_filename(base, child_rel, NULL);
+    if (g_file_test(child, G_FILE_TEST_IS_DIR))
+      collect_fixtures(base, child_rel, names);
+    else if (!g_str_has_suffix(name, ".py") && !g_str_has_suffix(name, ".md"))
+      g_ptr_array_add(names, g_steal_pointer(&child_rel));
+  }
+}
+
 static void
 test_every_prefix(void **state)
 {
-  g_autoptr(GDir) dir = g_dir_open(MV_FIXTURE_DIR, 0, NULL);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GArray) done = g_array_new(FALSE, FALSE, sizeof(MvFixture));
-  const char *name;
   guint64 n_prefixes = 0;
 
-  assert_non_null(dir);
-  while ((name = g_dir_read_name(dir)) != NULL)
-    if (g_str_has_suffix(name, ".txt"))
-      g_ptr_array_add(names, g_strdup(name));
+  collect_fixtures(MV_FIXTURE_DIR, "", names);
   g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
   assert_true(names->len >= 10);
 

@@ -49,9 +49,8 @@ append_header(GString *out, const char *family, const char *help)
   g_string_append_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", family, help, family);
 }
 
-/* A label value: backslash, double quote and newline escaped. */
-static void
-append_label_value(GString *out, const char *value)
+void
+mv_metrics_append_label_value(GString *out, const char *value)
 {
   for (const char *p = value; *p != '\0'; p++) {
     if (*p == '\\' || *p == '"')
@@ -77,7 +76,7 @@ append_processes(GString *out, GArray *rows)
       if (metric->needs_access && !row->readable)
         continue; /* not the reader's to see: no sample rather than a 0 */
       g_string_append_printf(out, "%s{pid=\"%d\",comm=\"", family, (int) row->pid);
-      append_label_value(out, row->status.name);
+      mv_metrics_append_label_value(out, row->status.name);
       g_string_append_printf(out, "\"} %" G_GUINT64_FORMAT "\n",
                              G_STRUCT_MEMBER(guint64, row, metric->offset));
     }
@@ -115,6 +114,7 @@ render_prom(const MvContext *ctx, const MvNode *node, GString *out, GError **err
     return FALSE;
   append_processes(out, rows);
   append_system(out, system);
+  mv_metrics_append_cgroup(ctx, out);
   return TRUE;
 }
 

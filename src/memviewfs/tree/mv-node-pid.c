@@ -179,6 +179,8 @@ static const MvNode pid_entries[] = {
                  "libraries, MAP_PRIVATE files"),
   RESIDENT_VALUE("file_shared", file_shared,
                  "resident pages of MAP_SHARED file mappings, SysV shm, memfd, /dev/shm, bytes"),
+  MV_FILE("cgroup", MV_ACCESS_ANY, mv_render_pid_cgroup, 0,
+          "the path of the process's memory cgroup (group processes by container)"),
   MV_FILE("summary", MV_ACCESS_PTRACE_READ, render_summary, 0,
           "all of the above from one read of smaps, as a table with human sizes"),
   MV_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0,

@@ -180,6 +180,7 @@ static const MvNode root_entries[] = {
           "one row per process: pid user comm rss pss uss swap retained_freed (bytes; "
           "\"-\" where the reader may not see that process's memory, like /proc)"),
   MV_SUBDIR("system", &mv_system_dir),
+  MV_SUBDIR("cgroup", &mv_cgroup_dir),
   MV_SUBDIR("metrics", &mv_metrics_dir),
 };
 

@@ -116,6 +116,18 @@ extern const MvNode mv_pid_dir;
 /* The root's subdirectories. */
 extern const MvNode mv_system_dir;
 extern const MvNode mv_metrics_dir;
+extern const MvNode mv_cgroup_dir;
+
+/* <pid>/cgroup: the process's memory cgroup path (mv-node-cgroup.c). */
+gboolean mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString *out,
+                              GError **error);
+
+/* The reader's cgroup gauges for metrics/ (nothing when it has no memory
+ * cgroup the daemon can read). */
+void mv_metrics_append_cgroup(const MvContext *ctx, GString *out);
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+void mv_metrics_append_label_value(GString *out, const char *value);
 
 /* Appends "<value>\n": the contract of every value file (bytes). */
 void mv_render_value(GString *out, guint64 value);
