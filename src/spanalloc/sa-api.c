@@ -10,23 +10,29 @@ static inline bool sa_is_pow2(size_t x)
 	return x && !(x & (x - 1));
 }
 
+/* Usable bytes of a live object; aborts with "<what>: invalid pointer". */
+static size_t sa_usable_checked(const void *p, const char *what)
+{
+	uintptr_t a = (uintptr_t)p;
+	struct sa_span *s = sa_span_of(a);
+	if (!s)
+		sa_die(what, p);
+	if (s->cls) {
+		uint64_t off = a - s->base;
+		if (off >= s->limit || ((off * s->div_mul) >> 32) * s->elem_size != off)
+			sa_die(what, p);
+		return s->elem_size;
+	}
+	if (s->state != SA_SPAN_LARGE || a != s->base)
+		sa_die(what, p);
+	return (size_t)s->npages << SA_PAGE_SHIFT;
+}
+
 size_t sa_usable_size_impl(const void *p)
 {
 	if (!p)
 		return 0;
-	uintptr_t a = (uintptr_t)p;
-	struct sa_span *s = sa_span_of(a);
-	if (!s)
-		sa_die("malloc_usable_size(): invalid pointer", p);
-	if (s->cls) {
-		uint64_t off = a - s->base;
-		if (off >= s->limit || ((off * s->div_mul) >> 32) * s->elem_size != off)
-			sa_die("malloc_usable_size(): invalid pointer", p);
-		return s->elem_size;
-	}
-	if (s->state != SA_SPAN_LARGE || a != s->base)
-		sa_die("malloc_usable_size(): invalid pointer", p);
-	return (size_t)s->npages << SA_PAGE_SHIFT;
+	return sa_usable_checked(p, "malloc_usable_size(): invalid pointer");
 }
 
 void *sa_calloc_impl(size_t n, size_t size)
@@ -53,7 +59,7 @@ void *sa_realloc_impl(void *p, size_t size)
 		sa_free_inline(p);
 		return NULL;
 	}
-	size_t old = sa_usable_size_impl(p);
+	size_t old = sa_usable_checked(p, "realloc(): invalid pointer");
 	if (size <= SA_MAX_SMALL_SIZE) {
 		if (old <= SA_MAX_SMALL_SIZE && sa_class_size_table[sa_size_to_class(size)] == old)
 			return p;

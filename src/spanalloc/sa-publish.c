@@ -76,7 +76,7 @@ static void sa_publish_locked(const struct sa_stats *s)
 	h->publications++;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	__atomic_store_n(&h->seq, seq + 2, __ATOMIC_RELAXED);
-	sa_last_publish_ms = sa_now_ms();
+	__atomic_store_n(&sa_last_publish_ms, sa_now_ms(), __ATOMIC_RELAXED);
 }
 
 void sa_publish(const struct sa_stats *s)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "malloc-owner.h"
+#include "preload-evidence.h"
 
 int main(int argc, char **argv)
 {
@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 	if (!p)
 		return 2;
 	memset(p, 0x5a, size);
-	malloc_owner_report();
+	preload_evidence_report();
 	fflush(stderr);
 	free(p);
 	free(p);

@@ -7,8 +7,7 @@
 #
 # usage: pyworkload.py RECORDS
 # stdout: records=<n> live_peak=<n> digest=<sha256 hex>
-# stderr: malloc-owner: <path of the object serving malloc in this process>
-import ctypes
+# stderr: "mapped: <line>" for each /proc/self/maps line naming spanalloc
 import hashlib
 import json
 import sys
@@ -16,19 +15,14 @@ import sys
 GENERATION = 250_000  # records alive at once
 
 
-class DlInfo(ctypes.Structure):
-    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
-                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
-
-
-def malloc_owner():
-    # dlopen(NULL): the global scope, preloads first, as the interpreter's own
-    # malloc calls resolved.
-    libc = ctypes.CDLL(None)
-    info = DlInfo()
-    if not libc.dladdr(ctypes.cast(libc.malloc, ctypes.c_void_p), ctypes.byref(info)):
-        return "?"
-    return info.dli_fname.decode()
+def report_mappings():
+    # The preloaded library and spanalloc's statistics memfd (created when its
+    # malloc first publishes statistics) appear here only if spanalloc really
+    # is this process's malloc.
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            if "spanalloc" in line:
+                print("mapped: %s" % line.rstrip("\n"), file=sys.stderr)
 
 
 def generation(start, count, digest):
@@ -53,7 +47,7 @@ def main():
         live_peak = max(live_peak, generation(built, count, digest))
         built += count
     print("records=%d live_peak=%d digest=%s" % (built, live_peak, digest.hexdigest()))
-    print("malloc-owner: %s" % malloc_owner(), file=sys.stderr)
+    report_mappings()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@
  * stdout: threads=.. rounds=.. slots=.. forks=.. ops=.. checksum=<hex>
  *   (computed from the deterministic operation stream and the verified
  *   contents, so it is identical under every correct allocator)
- * stderr: malloc-owner / spanalloc-mallocs lines (see malloc-owner.h)
+ * stderr: "mapped:" / "spanalloc-mallocs:" lines (see preload-evidence.h)
  */
 #include <errno.h>
 #include <malloc.h>
@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "malloc-owner.h"
+#include "preload-evidence.h"
 
 enum {
 	MAX_THREADS = 64,
@@ -414,8 +414,8 @@ int main(int argc, char **argv)
 	}
 
 	uint64_t sa_mallocs;
-	int have_spanalloc = malloc_owner_spanalloc_mallocs(&sa_mallocs);
-	malloc_owner_report();
+	int have_spanalloc = preload_evidence_spanalloc_mallocs(&sa_mallocs);
+	preload_evidence_report();
 	if (have_spanalloc < 0)
 		return 1;
 	if (have_spanalloc == 1 && sa_mallocs < allocations) {

@@ -238,6 +238,12 @@ static void do_free_large_interior(void)
 	sa_free(p + 8192);
 }
 
+static void do_realloc_foreign(void)
+{
+	static char buf[64];
+	(void)sa_realloc(buf, 100);
+}
+
 static void test_bad_frees_abort(void **state)
 {
 	(void)state;
@@ -247,6 +253,7 @@ static void test_bad_frees_abort(void **state)
 	expect_abort(do_free_interior, "invalid pointer");
 	expect_abort(do_free_foreign, "invalid pointer");
 	expect_abort(do_free_large_interior, "invalid pointer");
+	expect_abort(do_realloc_foreign, "realloc(): invalid pointer");
 }
 
 static void *errno_thread(void *arg)

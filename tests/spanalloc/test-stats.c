@@ -136,7 +136,7 @@ static void test_scavenge_free_and_reuse(void **state)
 static void test_scavenger_delay(void **state)
 {
 	(void)state;
-	/* delay from SPANALLOC_SCAVENGE_MS (set by meson to 200 ms): a run idle
+	/* delay from SPANALLOC_SCAVENGE_MS (set to 200 ms in main): a run idle
 	 * longer than that is released at a later page-heap operation */
 	struct sa_stats a, b;
 	assert_int_equal(sa_stats(&a), 0);
@@ -365,6 +365,8 @@ static void test_printers(void **state)
 
 int main(void)
 {
+	/* read at the allocator's first use, which is below */
+	setenv("SPANALLOC_SCAVENGE_MS", "200", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_balance_exact),
 		cmocka_unit_test(test_scavenge_dontneed),

@@ -105,14 +105,14 @@ mv_available_breakdown(const MvMeminfo *m, const MvZoneinfo *z, guint64 page_siz
   if (z->n_zones <= 0)
     return mv_set_errno(error, EIO, "zoneinfo: no zone");
 
-  /* pages, signed like the kernel's "long available"; sums of text values
-   * saturate instead of wrapping */
+  /* pages, signed like the kernel's "long available". The zone values come
+   * from text: each is capped at 2^40 pages (4 EiB of 4 kB pages), so that
+   * 64 zones cannot overflow the sums. */
+  const guint64 zone_cap = G_GUINT64_CONSTANT(1) << 40;
   gint64 reserve = 0, wmark_low = 0;
   for (int i = 0; i < z->n_zones; i++) {
-    reserve = (gint64)MIN((guint64)reserve + MIN(zone_reserve_pages(&z->zones[i]), (guint64)G_MAXINT32 * 1024),
-                          (guint64)G_MAXINT64 / 2);
-    wmark_low = (gint64)MIN((guint64)wmark_low + MIN(z->zones[i].low, (guint64)G_MAXINT32 * 1024),
-                            (guint64)G_MAXINT64 / 2);
+    reserve += (gint64)MIN(zone_reserve_pages(&z->zones[i]), zone_cap);
+    wmark_low += (gint64)MIN(z->zones[i].low, zone_cap);
   }
   gint64 mem_free = to_pages(m->mem_free, page_size);
   gint64 pagecache = to_pages(m->active_file, page_size) + to_pages(m->inactive_file, page_size);
