@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/mv-model-pid.h"
@@ -202,6 +203,57 @@ test_rollup_model(void **state)
   mv_fixture_free(&f);
 }
 
+/* Every process this test may read, live: the model built from its smaps
+ * text must account for every resident page of that text in the 2x2, and
+ * agree with the kernel's own RssAnon / RssFile + RssShmem counters of the
+ * same process within a tolerance (two reads a moment apart; the counters
+ * are also per-cpu cached: up to 64 pages per counter on SMP, see
+ * SPLIT_RSS_COUNTING / percpu_counter batch). */
+#define LIVE_TOLERANCE_BYTES ((guint64)256 * 4096)
+
+static void
+test_pid_smaps_live(void **state)
+{
+  g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+  const char *name;
+  guint n_checked = 0;
+
+  assert_non_null(proc);
+  while ((name = g_dir_read_name(proc)) != NULL) {
+    char *end;
+    long pid = strtol(name, &end, 10);
+    if (*end != '\0' || pid <= 0)
+      continue;
+    g_autoptr(GString) smaps = g_string_new(NULL);
+    g_autoptr(GString) status = g_string_new(NULL);
+    if (!mv_proc_read((pid_t)pid, "smaps", smaps, NULL) ||
+        !mv_proc_read((pid_t)pid, "status", status, NULL) || smaps->len == 0)
+      continue; /* gone, kernel thread, or not ours to read */
+    g_autoptr(MvPidSmaps) m = mv_pid_smaps_new();
+    g_autoptr(GError) error = NULL;
+    if (!mv_pid_smaps_build(m, smaps->str, smaps->len, &error))
+      fail_msg("pid %ld: %s", pid, error->message);
+    const MvResident2x2 *r = &m->resident;
+    assert_int_equal(r->anon_private + r->anon_shared + r->file_private + r->file_shared,
+                     m->total.rss);
+    MvStatus st;
+    if (!mv_status_parse(status->str, status->len, &st, NULL) || !st.has_mm)
+      continue;
+    guint64 anon = st.rss_anon;
+    guint64 rest = st.rss_file + st.rss_shmem;
+    guint64 d1 = r->anon_private > anon ? r->anon_private - anon : anon - r->anon_private;
+    guint64 other = r->anon_shared + r->file_private + r->file_shared;
+    guint64 d2 = other > rest ? other - rest : rest - other;
+    if (d1 > LIVE_TOLERANCE_BYTES || d2 > LIVE_TOLERANCE_BYTES)
+      fail_msg("pid %ld (%s): anon_private %" G_GUINT64_FORMAT " vs RssAnon %" G_GUINT64_FORMAT
+               ", file+shared %" G_GUINT64_FORMAT " vs RssFile+RssShmem %" G_GUINT64_FORMAT,
+               pid, st.name, r->anon_private, anon, other, rest);
+    n_checked++;
+  }
+  print_message("%u live processes checked\n", n_checked);
+  assert_true(n_checked >= 1); /* at least this test itself */
+}
+
 int
 main(void)
 {
@@ -211,6 +263,7 @@ main(void)
     cmocka_unit_test(test_pid_smaps_errors),
     cmocka_unit_test(test_label),
     cmocka_unit_test(test_rollup_model),
+    cmocka_unit_test(test_pid_smaps_live),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

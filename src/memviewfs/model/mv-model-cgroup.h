@@ -60,7 +60,12 @@ gboolean mv_cgroup_locate(const char *root, pid_t pid, MvCgroupLocation *out, GE
  *                what the cgroup can still get is what the machine can give
  *                (available_from_system is then TRUE).
  * v1 uses the total_* (hierarchical) counters of memory.stat so that they
- * cover the same pages as usage_in_bytes, which includes child cgroups. */
+ * cover the same pages as usage_in_bytes, which includes child cgroups; a
+ * parent's limit is taken to bind its children, as it does since Linux 5.11
+ * made memory.use_hierarchy always 1.
+ * Paths in /proc/<pid>/cgroup and mountinfo roots are both relative to the
+ * READER's cgroup namespace, so a daemon in a container resolves them
+ * consistently. */
 #define MV_CGROUP_FIELDS(X)                                                                       \
   X(limit, "limit", "memory limit in effect: the smallest on the way up the hierarchy, or max")  \
   X(usage, "usage", "memory charged to the cgroup (memory.current / usage_in_bytes)")            \
