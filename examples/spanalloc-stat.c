@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* spanalloc-stat PID: prints the allocator statistics another process
+/* spanalloc-stat [--spans] PID: prints the allocator statistics another process
  * (running spanalloc, linked or LD_PRELOADed) publishes, read through
  * /proc/PID alone (see include/spanalloc-stats.h). */
 #include <spanalloc-stats.h>
@@ -11,9 +11,15 @@
 
 int main(int argc, char **argv)
 {
+	int spans = argc == 3 && !strcmp(argv[1], "--spans");
+	if (spans) {
+		argv++;
+		argc--;
+	}
 	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fprintf(stderr, "usage: %s PID\n"
-			"Prints the spanalloc statistics published by process PID (bytes, counts).\n",
+		fprintf(stderr, "usage: %s [--spans] PID\n"
+			"Prints the spanalloc statistics published by process PID (bytes, counts);\n"
+			"with --spans, its span table (one row per span) instead.\n",
 			argv[0]);
 		return argc == 2 ? 0 : 2;
 	}
@@ -30,6 +36,8 @@ int main(int argc, char **argv)
 			e == ENOENT ? " (no spanalloc statistics segment)" : "");
 		return 1;
 	}
+	if (spans)
+		return sa_spans_print_fd(STDOUT_FILENO, &copy.seg.spans) ? 1 : 0;
 	printf("%-24s %u\n", "pid", copy.seg.hdr.pid);
 	printf("%-24s %llu\n", "publications", (unsigned long long)copy.seg.hdr.publications);
 	printf("%-24s %llu\n", "publish_time_ns", (unsigned long long)copy.seg.hdr.publish_time_ns);

@@ -28,12 +28,19 @@
  *    SA_STATS_VERSION (else EPROTO); header_size == sizeof(struct
  *    sa_stats_header), total_size == sizeof(struct sa_stats_segment),
  *    stats_offset/stats_size, classes_offset/class_entry_size lie inside
- *    total_size, nclasses <= max_classes == SA_STATS_MAX_CLASSES (else
- *    EINVAL). No pointer is ever stored in the segment: only offsets.
+ *    total_size, nclasses <= max_classes == SA_STATS_MAX_CLASSES,
+ *    spans_offset/span_entry_size/max_spans likewise and nspans <= max_spans
+ *    (else EINVAL). No pointer is ever stored in the segment: only offsets.
  * 5. Seqlock: the writer increments `seq` to an odd value, writes, then
  *    increments it to the next even value. The reader copies the segment,
  *    then re-reads `seq`; an odd value or a change means a torn copy: retry
  *    (bounded; EAGAIN after SA_STATS_READ_RETRIES attempts).
+ *
+ * Freshness: the writer publishes at slow-path events (thread-cache refill
+ * or flush, large allocation/free, thread exit; at most one publication per
+ * 20 ms) and on every sa_stats()/sa_scavenge(), never on the fast path. An
+ * idle process therefore shows its state as of its last publication: the
+ * header's publish_time_ns says how old that is.
  *
  * sa_stats_read_pid() implements 2-5; spanalloc-stat(1) (examples/) uses it.
  */
@@ -55,6 +62,8 @@ extern "C" {
 /* Fixed upper bound of size classes in the segment (the allocator uses fewer). */
 #define SA_STATS_MAX_CLASSES 96u
 #define SA_STATS_READ_RETRIES 1000
+/* Fixed upper bound of span rows in the segment (more spans: truncated). */
+#define SA_STATS_MAX_SPANS 1024u
 
 /*
  * The MemStats ladder. X(name, description). Invariants (exact when no other
@@ -103,7 +112,31 @@ extern "C" {
 	X(objects_free, "free objects in this class's spans and thread caches") \
 	X(mallocs, "cumulative allocations")
 
+/* One row per span (in-use small-object span, large object, or free page
+ * run), in the segment's span table. X(name, description). */
+#define SA_SPAN_FIELDS(X) \
+	X(base, "first address of the span") \
+	X(pages, "length (8 KiB pages)") \
+	X(state, "1 = free run, 2 = small-object span, 3 = large object") \
+	X(class_id, "size class (small spans; 0 otherwise)") \
+	X(objects, "objects per span (small spans)") \
+	X(objects_inuse, "objects handed out: live or in a thread cache (small spans)") \
+	X(released_pages, "pages released to the OS (free runs)") \
+	X(idle_ms, "milliseconds since the run became free (free runs)")
+
 #define SA_STATS_DECLARE_FIELD(name, desc) uint64_t name;
+
+struct sa_span_stats {
+	SA_SPAN_FIELDS(SA_STATS_DECLARE_FIELD)
+};
+
+/* The span table: the first SA_STATS_MAX_SPANS spans (small spans by class,
+ * then large objects, then free runs); spans_total counts all of them. */
+struct sa_span_table {
+	uint64_t nspans;      /* valid rows */
+	uint64_t spans_total; /* spans that exist (> nspans: truncated) */
+	struct sa_span_stats spans[SA_STATS_MAX_SPANS];
+};
 
 struct sa_class_stats {
 	SA_CLASS_FIELDS(SA_STATS_DECLARE_FIELD)
@@ -126,7 +159,9 @@ struct sa_stats_header {
 	uint32_t class_entry_size; /* sizeof(struct sa_class_stats) */
 	uint32_t max_classes;      /* SA_STATS_MAX_CLASSES */
 	uint32_t pid;              /* writer's pid (tgid) */
-	uint32_t reserved0;
+	uint32_t spans_offset;     /* offset of struct sa_span_table */
+	uint32_t span_entry_size;  /* sizeof(struct sa_span_stats) */
+	uint32_t max_spans;        /* SA_STATS_MAX_SPANS */
 	uint64_t seq;              /* seqlock: odd while being written */
 	uint64_t publications;     /* number of completed publications */
 	uint64_t publish_time_ns;  /* CLOCK_REALTIME of the last publication (ns) */
@@ -135,6 +170,7 @@ struct sa_stats_header {
 struct sa_stats_segment {
 	struct sa_stats_header hdr;
 	struct sa_stats stats;
+	struct sa_span_table spans;
 };
 
 /* A reader's private, validated copy of another process's segment. */
@@ -157,6 +193,8 @@ int sa_stats_segment_validate(const void *buf, size_t len);
  * size-class table with a header line. Return 0 or an errno. */
 int sa_stats_print(FILE *f, const struct sa_stats *s);
 int sa_stats_print_fd(int fd, const struct sa_stats *s); /* no malloc, write(2) */
+/* The span table as text: a header line, then one row per span. */
+int sa_spans_print_fd(int fd, const struct sa_span_table *t);
 
 #ifdef __cplusplus
 }

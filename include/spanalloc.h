@@ -52,6 +52,9 @@ size_t sa_good_size(size_t size);
 /* Fills *out (exact when no other thread allocates concurrently) and
  * publishes the statistics segment. Returns 0 or an errno. */
 int sa_stats(struct sa_stats *out);
+/* Fills *out with the span table (also published in the segment).
+ * Returns 0 or an errno. */
+int sa_spans(struct sa_span_table *out);
 /* Releases every free page-heap page to the OS now (current mode). Returns
  * the number of bytes newly released. Also flushes the caller's thread cache. */
 size_t sa_scavenge(void);

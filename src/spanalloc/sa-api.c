@@ -221,3 +221,12 @@ SA_EXPORT int sa_stats(struct sa_stats *out)
 	sa_publish(out);
 	return 0;
 }
+
+SA_EXPORT int sa_spans(struct sa_span_table *out)
+{
+	if (!out)
+		return EINVAL;
+	sa_ensure_init();
+	sa_spans_collect(out);
+	return 0;
+}

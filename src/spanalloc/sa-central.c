@@ -170,3 +170,29 @@ void sa_central_release_empty(void)
 		}
 	}
 }
+
+void sa_central_spans(struct sa_span_table *t)
+{
+	for (uint32_t cls = 1; cls < SA_NUM_CLASSES; cls++) {
+		for (uint32_t sh = 0; sh < SA_SHARDS; sh++) {
+			struct sa_central *c = &sa_centrals[sh][cls];
+			sa_lock(&c->lock);
+			t->spans_total += c->nspans;
+			/* bounded walk: stops once the table is full */
+			for (int l = 0; l < 2 && t->nspans < SA_STATS_MAX_SPANS; l++)
+				for (struct sa_span *s = l ? c->full : c->partial;
+				     s && t->nspans < SA_STATS_MAX_SPANS; s = s->next) {
+					struct sa_span_stats *r = &t->spans[t->nspans++];
+					r->base = s->base;
+					r->pages = s->npages;
+					r->state = SA_SPAN_SMALL;
+					r->class_id = cls;
+					r->objects = s->nobjs;
+					r->objects_inuse = s->nalloc;
+					r->released_pages = 0;
+					r->idle_ms = 0;
+				}
+			sa_unlock(&c->lock);
+		}
+	}
+}

@@ -31,6 +31,8 @@ static uint64_t sa_free_nonempty[SA_EXACT_LISTS / 64]; /* bit i: list i non-empt
 static uintptr_t sa_arena_cur, sa_arena_end;
 static struct sa_heap_counters sa_hc;
 static uint64_t sa_next_scavenge_ms;
+static struct sa_span *sa_large_list; /* in-use large objects (for the span table) */
+static uint64_t sa_free_runs;          /* free runs in the lists */
 
 static inline uint8_t *sa_pstate(uintptr_t a)
 {
@@ -54,6 +56,7 @@ static void sa_freelist_push(struct sa_span *s)
 		s->next->prev = s;
 	sa_free_lists[i] = s;
 	sa_free_nonempty[i / 64] |= (uint64_t)1 << (i % 64);
+	sa_free_runs++;
 	s->list = SA_LIST_HEAP;
 	s->state = SA_SPAN_FREE;
 	s->cls = 0;
@@ -74,6 +77,7 @@ static void sa_freelist_remove(struct sa_span *s)
 		sa_free_nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
 	s->next = s->prev = NULL;
 	s->list = SA_LIST_NONE;
+	sa_free_runs--;
 }
 
 /* Inserts a free run, merging it with free neighbours. */
@@ -338,6 +342,10 @@ struct sa_span *sa_heap_alloc(size_t npages, size_t align_pages, uint8_t state)
 	s->next = s->prev = NULL;
 	sa_hc.inuse_pages += npages;
 	if (state == SA_SPAN_LARGE) {
+		s->next = sa_large_list;
+		if (s->next)
+			s->next->prev = s;
+		sa_large_list = s;
 		sa_hc.large_allocs++;
 		sa_hc.large_inuse_pages += npages;
 		sa_hc.large_inuse_objs++;
@@ -353,6 +361,13 @@ void sa_heap_free(struct sa_span *s)
 	uint64_t now = sa_now_ms();
 	sa_hc.inuse_pages -= s->npages;
 	if (s->state == SA_SPAN_LARGE) {
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			sa_large_list = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		s->next = s->prev = NULL;
 		sa_hc.large_frees++;
 		sa_hc.large_inuse_pages -= s->npages;
 		sa_hc.large_inuse_objs--;
@@ -372,6 +387,33 @@ void sa_heap_counters(struct sa_heap_counters *out)
 {
 	sa_lock(&sa_heap_lock);
 	*out = sa_hc;
+	sa_unlock(&sa_heap_lock);
+}
+
+static void sa_span_row(struct sa_span_table *t, const struct sa_span *s, uint64_t now)
+{
+	struct sa_span_stats *r = &t->spans[t->nspans++];
+	memset(r, 0, sizeof(*r));
+	r->base = s->base;
+	r->pages = s->npages;
+	r->state = s->state;
+	if (s->state == SA_SPAN_FREE) {
+		r->released_pages = s->nreleased;
+		r->idle_ms = now - s->idle_since_ms;
+	}
+}
+
+void sa_heap_spans(struct sa_span_table *t)
+{
+	sa_lock(&sa_heap_lock);
+	uint64_t now = sa_now_ms();
+	t->spans_total += sa_hc.large_inuse_objs + sa_free_runs;
+	/* bounded walk: stops once the table is full */
+	for (struct sa_span *s = sa_large_list; s && t->nspans < SA_STATS_MAX_SPANS; s = s->next)
+		sa_span_row(t, s, now);
+	for (uint32_t i = 0; i < SA_EXACT_LISTS; i++)
+		for (struct sa_span *s = sa_free_lists[i]; s && t->nspans < SA_STATS_MAX_SPANS; s = s->next)
+			sa_span_row(t, s, now);
 	sa_unlock(&sa_heap_lock);
 }
 

@@ -229,6 +229,11 @@ struct sa_heap_counters {
 	uint64_t arenas, scavenges;
 };
 SA_HIDDEN void sa_heap_counters(struct sa_heap_counters *out);
+/* Appends large objects then free runs to t (bounded); counts all in spans_total. */
+SA_HIDDEN void sa_heap_spans(struct sa_span_table *t);
+/* Appends small-object spans of every shard and class to t. */
+SA_HIDDEN void sa_central_spans(struct sa_span_table *t);
+SA_HIDDEN void sa_spans_collect(struct sa_span_table *t);
 /* Test hook: the free run containing `a` (0 if `a` is not in a free run). */
 SA_HIDDEN size_t sa_heap_debug_free_run(uintptr_t a, uintptr_t *base);
 extern sa_lock_t sa_heap_lock SA_HIDDEN;

@@ -3,6 +3,7 @@
  * Publishing: the statistics live in a memfd named "spanalloc-stats",
  * mapped MAP_SHARED for the life of the process, so another process reads
  * them through /proc/<pid> alone (protocol in include/spanalloc-stats.h).
+ * The span table is collected straight into the segment.
  * Written under a seqlock at slow-path events (refill, flush, large
  * alloc/free, thread exit; at most once per SA_PUBLISH_INTERVAL_MS) and on
  * every sa_stats()/sa_scavenge(); never on the fast path.
@@ -16,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SA_PUBLISH_INTERVAL_MS 10u
+#define SA_PUBLISH_INTERVAL_MS 20u /* at most 50 publications per second */
 
 sa_lock_t sa_publish_lock;
 static struct sa_stats_segment *sa_seg;
@@ -53,6 +54,9 @@ static struct sa_stats_segment *sa_seg_create(void)
 	h->class_entry_size = sizeof(struct sa_class_stats);
 	h->max_classes = SA_STATS_MAX_CLASSES;
 	h->pid = (uint32_t)getpid();
+	h->spans_offset = offsetof(struct sa_stats_segment, spans);
+	h->span_entry_size = sizeof(struct sa_span_stats);
+	h->max_spans = SA_STATS_MAX_SPANS;
 	__atomic_store_n(&h->seq, 0, __ATOMIC_RELAXED);
 	/* magic last: a reader that sees it sees a complete header */
 	__atomic_store_n(&h->magic, SA_STATS_MAGIC, __ATOMIC_RELEASE);
@@ -70,6 +74,8 @@ static void sa_publish_locked(const struct sa_stats *s)
 	__atomic_store_n(&h->seq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(&sa_seg->stats, s, sizeof(*s));
+	/* written in place: the table (~64 KiB) never sits on a thread's stack */
+	sa_spans_collect(&sa_seg->spans);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->publish_time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

@@ -30,10 +30,19 @@ SA_EXPORT int sa_stats_segment_validate(const void *buf, size_t len)
 	    h->classes_offset != offsetof(struct sa_stats_segment, stats.classes) ||
 	    (uint64_t)h->classes_offset + (uint64_t)h->max_classes * h->class_entry_size > h->total_size)
 		return EINVAL;
+	if (h->max_spans != SA_STATS_MAX_SPANS ||
+	    h->span_entry_size != sizeof(struct sa_span_stats) ||
+	    h->spans_offset != offsetof(struct sa_stats_segment, spans) ||
+	    (uint64_t)h->spans_offset + sizeof(struct sa_span_table) > h->total_size)
+		return EINVAL;
 	if (h->seq & 1)
 		return EAGAIN;
 	const struct sa_stats *s = (const struct sa_stats *)((const char *)buf + h->stats_offset);
 	if (s->nclasses > h->max_classes)
+		return EINVAL;
+	const struct sa_span_table *t =
+		(const struct sa_span_table *)((const char *)buf + h->spans_offset);
+	if (t->nspans > h->max_spans || t->nspans > t->spans_total)
 		return EINVAL;
 	return 0;
 }

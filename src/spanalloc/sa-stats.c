@@ -87,6 +87,14 @@ void sa_stats_collect(struct sa_stats *out)
 	out->scavenge_delay_ms = sa_scavenge_delay_ms;
 }
 
+void sa_spans_collect(struct sa_span_table *t)
+{
+	t->nspans = 0;
+	t->spans_total = 0;
+	sa_central_spans(t);
+	sa_heap_spans(t);
+}
+
 /* ---------- printers ---------- */
 #define SA_PRINT_FIELD(name, desc) fprintf(f, "%-24s %" PRIu64 "\n", #name, s->name);
 #define SA_PRINT_HDR(name, desc) fprintf(f, " %s", #name);
@@ -184,6 +192,32 @@ SA_EXPORT int sa_stats_print_fd(int fd, const struct sa_stats *s)
 	for (uint64_t i = 0; i < n; i++) {
 		const struct sa_class_stats *cs = &s->classes[i];
 		SA_CLASS_FIELDS(SA_FD_CELL)
+		sa_out_str(&o, "\n");
+	}
+	sa_out_flush(&o);
+	return o.err;
+}
+
+#define SA_FD_SPAN_HDR(name, desc) sa_out_str(&o, " " #name);
+#define SA_FD_SPAN_CELL(name, desc) sa_out_str(&o, " "); sa_out_u64(&o, r->name);
+
+SA_EXPORT int sa_spans_print_fd(int fd, const struct sa_span_table *t)
+{
+	if (fd < 0 || !t)
+		return EINVAL;
+	struct sa_outbuf o;
+	o.fd = fd;
+	o.err = 0;
+	o.len = 0;
+	sa_out_str(&o, "spans_total ");
+	sa_out_u64(&o, t->spans_total);
+	sa_out_str(&o, "\n#");
+	SA_SPAN_FIELDS(SA_FD_SPAN_HDR)
+	sa_out_str(&o, "\n");
+	uint64_t n = t->nspans < SA_STATS_MAX_SPANS ? t->nspans : SA_STATS_MAX_SPANS;
+	for (uint64_t i = 0; i < n; i++) {
+		const struct sa_span_stats *r = &t->spans[i];
+		SA_SPAN_FIELDS(SA_FD_SPAN_CELL)
 		sa_out_str(&o, "\n");
 	}
 	sa_out_flush(&o);

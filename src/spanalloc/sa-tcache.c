@@ -179,7 +179,7 @@ void *sa_malloc_slow(uint32_t cls)
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* append: a recursive allocation during registration may have refilled */
+	/* the list was empty (checked above): the batch becomes the list */
 	b->head = head;
 	b->count = n;
 	sa_publish_maybe();
