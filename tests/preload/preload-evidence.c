@@ -9,7 +9,7 @@
 
 #include "spanalloc-stats.h"
 
-int preload_evidence_spanalloc_mallocs(uint64_t *mallocs)
+int preload_evidence_spanalloc_stats(uint64_t *mallocs, uint64_t *scavenges)
 {
 	int (*stats_fn)(struct sa_stats *) = (int (*)(struct sa_stats *))dlsym(RTLD_DEFAULT, "sa_stats");
 	/* static: struct sa_stats holds the per-class table (several kB) */
@@ -20,6 +20,7 @@ int preload_evidence_spanalloc_mallocs(uint64_t *mallocs)
 	if (stats_fn(&stats) != 0)
 		return -1;
 	*mallocs = stats.mallocs;
+	*scavenges = stats.scavenges;
 	return 1;
 }
 
@@ -52,10 +53,12 @@ void preload_evidence_report(void)
 		close(fd);
 	}
 
-	uint64_t mallocs = 0;
-	int have = preload_evidence_spanalloc_mallocs(&mallocs);
-	if (have == 1)
+	uint64_t mallocs = 0, scavenges = 0;
+	int have = preload_evidence_spanalloc_stats(&mallocs, &scavenges);
+	if (have == 1) {
 		fprintf(stderr, "spanalloc-mallocs: %llu\n", (unsigned long long)mallocs);
+		fprintf(stderr, "spanalloc-scavenges: %llu\n", (unsigned long long)scavenges);
+	}
 	else if (have < 0)
 		fprintf(stderr, "spanalloc-mallocs: sa_stats failed\n");
 }

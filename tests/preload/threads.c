@@ -413,8 +413,8 @@ int main(int argc, char **argv)
 		free(workers[t].slots);
 	}
 
-	uint64_t sa_mallocs;
-	int have_spanalloc = preload_evidence_spanalloc_mallocs(&sa_mallocs);
+	uint64_t sa_mallocs, sa_scavenges;
+	int have_spanalloc = preload_evidence_spanalloc_stats(&sa_mallocs, &sa_scavenges);
 	preload_evidence_report();
 	if (have_spanalloc < 0)
 		return 1;
