@@ -49,9 +49,8 @@ lookup_pid(const MvNode *dir, const char *name, MvContext *ctx, const MvNode **c
   return TRUE;
 }
 
-/* Calls @func for every process in /proc, in /proc's order (ascending). */
-static void
-foreach_pid(void (*func)(pid_t pid, gpointer user_data), gpointer user_data)
+void
+mv_foreach_pid(void (*func)(pid_t pid, gpointer user_data), gpointer user_data)
 {
   DIR *proc = opendir("/proc");
   struct dirent *entry;
@@ -89,7 +88,7 @@ list_pids(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointer u
 {
   ListPidsData data = { ctx, add, user_data };
 
-  foreach_pid(list_one_pid, &data);
+  mv_foreach_pid(list_one_pid, &data);
 }
 
 static const MvDynamicChildren pid_children = { lookup_pid, list_pids };

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "mv-scan.h"
 
-#include <dirent.h>
 #include <string.h>
 
 #include "mv-pid-load.h"
@@ -66,6 +65,14 @@ scan_worker(gpointer user_data)
   return NULL;
 }
 
+static void
+collect_pid(pid_t pid, gpointer user_data)
+{
+  MvScanRow row = { .pid = pid };
+
+  g_array_append_val((GArray *) user_data, row);
+}
+
 GArray *
 mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
 {
@@ -76,23 +83,10 @@ mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
   GThread *threads[16];
   guint n_threads;
   ScanJob job;
-  DIR *proc;
-  struct dirent *entry;
 
   if (caller == NULL)
     return NULL;
-  proc = opendir("/proc");
-  if (proc == NULL) {
-    mv_set_errno(error, errno, "/proc: %s", g_strerror(errno));
-    return NULL;
-  }
-  while ((entry = readdir(proc)) != NULL) {
-    MvScanRow row = { 0 };
-
-    if (mv_parse_pid_name(entry->d_name, &row.pid))
-      g_array_append_val(rows, row);
-  }
-  closedir(proc);
+  mv_foreach_pid(collect_pid, rows);
 
   present = g_array_sized_new(FALSE, TRUE, sizeof(gboolean), rows->len);
   g_array_set_size(present, rows->len);

@@ -158,6 +158,9 @@ gboolean mv_caller_may_read_mm(const MvCaller *caller, pid_t pid, const MvStatus
 /* A pid as /proc spells it: decimal digits, no sign, no leading zero. */
 gboolean mv_parse_pid_name(const char *name, pid_t *pid);
 
+/* Calls @func for every process in /proc, in /proc's order (ascending). */
+void mv_foreach_pid(void (*func)(pid_t pid, gpointer user_data), gpointer user_data);
+
 /* Resolves the thread group of @tid (FUSE reports the calling thread). */
 pid_t mv_tgid_of(pid_t tid);
 
