@@ -40,7 +40,11 @@
  * or flush, large allocation/free, thread exit; at most one publication per
  * 20 ms) and on every sa_stats()/sa_scavenge(), never on the fast path. An
  * idle process therefore shows its state as of its last publication: the
- * header's publish_time_ns says how old that is.
+ * header's publish_time_ns says how old that is. The span table costs a walk
+ * of every span, so slow-path publications rebuild it at most once per
+ * second, the first time one second after the first publication (until
+ * then nspans = spans_total = 0; afterwards it may be up to 1 s older than
+ * publish_time_ns); sa_stats() and sa_scavenge() always rebuild it.
  *
  * sa_stats_read_pid() implements 2-5; spanalloc-stat(1) (examples/) uses it.
  */

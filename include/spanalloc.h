@@ -8,14 +8,18 @@
  *
  * Semantics: every pointer is 16-byte aligned; sa_malloc(0) returns a minimal
  * (16-byte) object; sa_realloc(p, 0) frees p and returns NULL (glibc
- * behaviour); on failure NULL is returned and errno = ENOMEM. A double free
+ * behaviour); a large (> 32 KiB) object resized to another large size stays
+ * where it is when it shrinks, or grows into free pages that follow it (no
+ * copy); on failure NULL is returned and errno = ENOMEM. A double free
  * or a free of a pointer not owned by spanalloc aborts the process with a
  * message on stderr.
  *
  * Environment: SPANALLOC_MADV=free|dontneed selects the release mode
  * (default free); SPANALLOC_SCAVENGE_MS=<ms> sets the idle delay after which
  * a free page-heap run is released at the next page-heap operation (default
- * 1000 ms; 0 releases at once).
+ * 1000 ms; 0 releases at once); SPANALLOC_TCACHE_BYTES=<bytes> caps the free
+ * objects one thread's cache may hold (default 524288 = 512 KiB; 0 disables
+ * the thread caches: every malloc/free goes to the central lists).
  */
 #ifndef SPANALLOC_H
 #define SPANALLOC_H

@@ -65,6 +65,14 @@ void *sa_realloc_impl(void *p, size_t size)
 			return p;
 	} else if (size <= old && size > old / 2) {
 		return p; /* large: keep unless it shrinks below half */
+	} else if (old > SA_MAX_SMALL_SIZE && size <= SA_MAX_REQUEST) {
+		/* large to large: grow into the free pages that follow, or give
+		 * the tail back, without a copy */
+		size_t npages = (size + SA_PAGE_SIZE - 1) >> SA_PAGE_SHIFT;
+		if (sa_heap_resize(sa_span_of((uintptr_t)p), npages)) {
+			sa_publish_maybe();
+			return p;
+		}
 	}
 	void *q = sa_malloc_inline(size);
 	if (!q)

@@ -42,12 +42,12 @@ static struct sa_span *sa_span_new_small(uint32_t shard, uint32_t cls)
 		return NULL;
 	s->elem_size = sa_class_size_table[cls];
 	s->div_mul = sa_class_div_mul(s->elem_size);
-	s->nobjs = sa_class_objs(cls);
-	s->limit = (uint64_t)s->nobjs * s->elem_size;
+	s->nobjs = (uint16_t)sa_class_objs(cls);
+	s->limit = (uint32_t)s->nobjs * s->elem_size;
 	s->nalloc = 0;
 	s->nbump = 0;
 	s->freelist = NULL;
-	s->shard = shard;
+	s->shard = (uint8_t)shard;
 	/* cls last: a non-zero cls is what the free fast path trusts */
 	__atomic_store_n(&s->cls, (uint8_t)cls, __ATOMIC_RELEASE);
 	return s;

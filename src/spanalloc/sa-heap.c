@@ -103,7 +103,6 @@ static void sa_insert_free(struct sa_span *s, uint64_t now)
 		sa_meta_span_delete(n);
 	}
 	s->idle_since_ms = now;
-	s->limit = (uint64_t)s->npages << SA_PAGE_SHIFT;
 	sa_freelist_push(s);
 }
 
@@ -291,7 +290,6 @@ struct sa_span *sa_heap_alloc(size_t npages, size_t align_pages, uint8_t state)
 			f->npages = (uint32_t)front;
 			f->nreleased = rel;
 			f->idle_since_ms = s->idle_since_ms;
-			f->limit = (uint64_t)front << SA_PAGE_SHIFT;
 			s->base = ab;
 			s->npages -= (uint32_t)front;
 			s->nreleased -= rel;
@@ -308,7 +306,6 @@ struct sa_span *sa_heap_alloc(size_t npages, size_t align_pages, uint8_t state)
 		t->base = s->base + (npages << SA_PAGE_SHIFT);
 		t->npages = s->npages - (uint32_t)npages;
 		t->idle_since_ms = s->idle_since_ms;
-		t->limit = (uint64_t)t->npages << SA_PAGE_SHIFT;
 		s->npages = (uint32_t)npages;
 		/* t->nreleased is set below from what the allocated part had */
 		uint32_t rel = 0;
@@ -338,7 +335,6 @@ struct sa_span *sa_heap_alloc(size_t npages, size_t align_pages, uint8_t state)
 	s->nreleased = 0;
 	s->state = state;
 	s->zeroed = zero;
-	s->limit = (uint64_t)npages << SA_PAGE_SHIFT;
 	s->next = s->prev = NULL;
 	sa_hc.inuse_pages += npages;
 	if (state == SA_SPAN_LARGE) {
@@ -381,6 +377,80 @@ void sa_heap_free(struct sa_span *s)
 	else
 		sa_maybe_scavenge(now);
 	sa_unlock(&sa_heap_lock);
+}
+
+/* Pages [a, a + n pages) leave a free run for in-use span s: released
+ * pages move back to in-use, the page map points at s. */
+static void sa_take_pages(struct sa_span *s, uintptr_t a, size_t n)
+{
+	for (size_t i = 0; i < n; i++, a += SA_PAGE_SIZE) {
+		uint8_t *ps = sa_pstate(a);
+		if ((*ps & SA_PG_REL_MASK) == SA_PG_REL_FREE)
+			sa_hc.rel_free_pages--;
+		else if ((*ps & SA_PG_REL_MASK) == SA_PG_REL_DONTNEED)
+			sa_hc.rel_dontneed_pages--;
+		*ps = 0;
+		sa_pm_set(a, s);
+	}
+}
+
+bool sa_heap_resize(struct sa_span *s, size_t npages)
+{
+	if (npages == 0 || npages > UINT32_MAX / 2 || s->state != SA_SPAN_LARGE)
+		return false;
+	bool done = false;
+	sa_lock(&sa_heap_lock);
+	uint64_t now = sa_now_ms();
+	if (npages > s->npages) {
+		/* grow: only into the free run that starts right after s */
+		size_t extra = npages - s->npages;
+		uintptr_t end = s->base + ((uintptr_t)s->npages << SA_PAGE_SHIFT);
+		struct sa_span *n = sa_span_of(end);
+		if (n && n != s && n->state == SA_SPAN_FREE && n->base == end && n->npages >= extra) {
+			sa_freelist_remove(n);
+			uint32_t rel = 0;
+			for (size_t i = 0; i < extra; i++)
+				if (*sa_pstate(end + (i << SA_PAGE_SHIFT)) & SA_PG_REL_MASK)
+					rel++;
+			sa_take_pages(s, end, extra);
+			if (n->npages > extra) {
+				/* the rest stays free, same descriptor */
+				n->base = end + (extra << SA_PAGE_SHIFT);
+				n->npages -= (uint32_t)extra;
+				n->nreleased -= rel;
+				sa_freelist_push(n);
+			} else {
+				sa_meta_span_delete(n);
+			}
+			s->npages = (uint32_t)npages;
+			sa_hc.inuse_pages += extra;
+			sa_hc.large_inuse_pages += extra;
+			done = true;
+		}
+	} else if (npages < s->npages) {
+		/* shrink: the tail becomes a free run (merged with a free neighbour) */
+		struct sa_span *t = sa_meta_span_new();
+		if (t) {
+			size_t cut = s->npages - npages;
+			t->base = s->base + (npages << SA_PAGE_SHIFT);
+			t->npages = (uint32_t)cut;
+			t->state = SA_SPAN_FREE;
+			t->nreleased = 0;
+			s->npages = (uint32_t)npages;
+			sa_hc.inuse_pages -= cut;
+			sa_hc.large_inuse_pages -= cut;
+			sa_insert_free(t, now);
+			if (sa_scavenge_delay_ms == 0)
+				sa_scavenge_span(t, __atomic_load_n(&sa_release_mode_cur, __ATOMIC_RELAXED));
+			done = true;
+		}
+	} else {
+		done = true;
+	}
+	if (done)
+		sa_maybe_scavenge(now);
+	sa_unlock(&sa_heap_lock);
+	return done;
 }
 
 void sa_heap_counters(struct sa_heap_counters *out)

@@ -5,8 +5,10 @@
  * them through /proc/<pid> alone (protocol in include/spanalloc-stats.h).
  * The span table is collected straight into the segment.
  * Written under a seqlock at slow-path events (refill, flush, large
- * alloc/free, thread exit; at most once per SA_PUBLISH_INTERVAL_MS) and on
- * every sa_stats()/sa_scavenge(); never on the fast path.
+ * alloc/free, thread exit; the ladder at most once per
+ * SA_PUBLISH_INTERVAL_MS, the span table, which walks every span under
+ * every class lock, at most once per SA_PUBLISH_SPANS_INTERVAL_MS) and, both,
+ * on every sa_stats()/sa_scavenge(); never on the fast path.
  */
 #include "sa-internal.h"
 #include <errno.h>
@@ -17,12 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SA_PUBLISH_INTERVAL_MS 20u /* at most 50 publications per second */
+#define SA_PUBLISH_INTERVAL_MS 20u /* ladder: at most 50 publications per second */
+#define SA_PUBLISH_SPANS_INTERVAL_MS 1000u /* span table: at most 1 per second */
 
 sa_lock_t sa_publish_lock;
 static struct sa_stats_segment *sa_seg;
 static int sa_seg_failed;
 static uint64_t sa_last_publish_ms;
+static uint64_t sa_last_spans_ms; /* under sa_publish_lock */
 
 static struct sa_stats_segment *sa_seg_create(void)
 {
@@ -63,7 +67,9 @@ static struct sa_stats_segment *sa_seg_create(void)
 	return seg;
 }
 
-static void sa_publish_locked(const struct sa_stats *s)
+/* with_spans: also rebuild the span table (otherwise the segment keeps the
+ * table of the last publication that did). */
+static void sa_publish_locked(const struct sa_stats *s, bool with_spans)
 {
 	if (!sa_seg)
 		sa_seg = sa_seg_create();
@@ -75,7 +81,10 @@ static void sa_publish_locked(const struct sa_stats *s)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(&sa_seg->stats, s, sizeof(*s));
 	/* written in place: the table (~64 KiB) never sits on a thread's stack */
-	sa_spans_collect(&sa_seg->spans);
+	if (with_spans) {
+		sa_spans_collect(&sa_seg->spans);
+		sa_last_spans_ms = sa_now_ms();
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->publish_time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -88,7 +97,7 @@ static void sa_publish_locked(const struct sa_stats *s)
 void sa_publish(const struct sa_stats *s)
 {
 	sa_lock(&sa_publish_lock);
-	sa_publish_locked(s);
+	sa_publish_locked(s, true);
 	sa_unlock(&sa_publish_lock);
 }
 
@@ -102,7 +111,12 @@ void sa_publish_maybe(void)
 	int saved_errno = errno; /* a successful malloc leaves errno alone */
 	struct sa_stats st;
 	sa_stats_collect(&st);
-	sa_publish_locked(&st);
+	/* the first table follows one interval after the first publication: a
+	 * short-lived program never pays for it (the walk, and ~64 KiB of
+	 * resident segment) */
+	if (!sa_last_spans_ms)
+		sa_last_spans_ms = now;
+	sa_publish_locked(&st, now - sa_last_spans_ms >= SA_PUBLISH_SPANS_INTERVAL_MS);
 	sa_unlock(&sa_publish_lock);
 	errno = saved_errno;
 }
@@ -115,4 +129,5 @@ void sa_publish_fork_child(void)
 	sa_seg = NULL;
 	sa_seg_failed = 0;
 	sa_last_publish_ms = 0;
+	sa_last_spans_ms = 0;
 }

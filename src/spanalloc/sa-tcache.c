@@ -23,6 +23,7 @@ uint64_t sa_free_key;
 int sa_inited;
 int sa_release_mode_cur = SA_RELEASE_FREE;
 uint64_t sa_scavenge_delay_ms = 1000;
+uint64_t sa_tcache_cap_bytes = SA_TCACHE_CAP_DEFAULT;
 sa_lock_t sa_reg_lock;
 struct sa_tcache *sa_reg_head;
 
@@ -37,10 +38,13 @@ uint32_t sa_class_objs(uint32_t cls)
 	return (uint32_t)(((size_t)sa_class_pages_table[cls] << SA_PAGE_SHIFT) / sa_class_size_table[cls]);
 }
 
-/* Objects moved per refill/flush: about 32 KiB worth, 2..64 objects. */
+/* Objects moved per refill/flush: about SA_BATCH_BYTES worth, 2..64 objects.
+ * A thread's cache of one class swings between empty and two batches, so the
+ * batch size in bytes is what an idle thread cache costs in RSS per class. */
+#define SA_BATCH_BYTES 8192u
 uint32_t sa_class_batch(uint32_t cls)
 {
-	uint32_t n = 32768u / sa_class_size_table[cls];
+	uint32_t n = SA_BATCH_BYTES / sa_class_size_table[cls];
 	return n < 2 ? 2 : n > 64 ? 64 : n;
 }
 
@@ -93,6 +97,13 @@ void sa_init_slow(void)
 				v = v * 10 + (uint64_t)(*d - '0');
 			sa_scavenge_delay_ms = v;
 		}
+		const char *cap = sa_getenv("SPANALLOC_TCACHE_BYTES");
+		if (cap && *cap >= '0' && *cap <= '9') {
+			uint64_t v = 0;
+			for (; *cap >= '0' && *cap <= '9' && v < ((uint64_t)1 << 40); cap++)
+				v = v * 10 + (uint64_t)(*cap - '0');
+			sa_tcache_cap_bytes = v;
+		}
 		__atomic_store_n(&sa_inited, 1, __ATOMIC_RELEASE);
 	}
 	sa_unlock(&sa_init_lock);
@@ -103,8 +114,9 @@ void sa_init_slow(void)
 static void sa_tc_register(struct sa_tcache *tc)
 {
 	sa_ensure_init();
-	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
-		tc->bins[c].max = 2 * sa_class_batch(c);
+	/* every max stays 0 (each class starts slow, see sa_tc_grow) */
+	tc->max_bytes = 0;
+	tc->victim = 1;
 	tc->state = SA_TC_LIVE;
 	sa_lock(&sa_reg_lock);
 	tc->shard = sa_reg_seq++ % SA_SHARDS;
@@ -141,6 +153,7 @@ static void sa_tc_destructor(void *arg)
 	sa_tc_flush_all(tc);
 	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
 		tc->bins[c].max = 0;
+	tc->max_bytes = 0;
 	tc->state = SA_TC_DEAD;
 	sa_lock(&sa_reg_lock);
 	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
@@ -156,25 +169,103 @@ static void sa_tc_destructor(void *arg)
 	sa_publish_maybe();
 }
 
+/* Returns the `n` objects at the head of bin `b` (class `cls`) to the
+ * central lists. */
+static void sa_bin_flush_head(struct sa_bin *b, uint32_t cls, uint32_t n)
+{
+	if (n > b->count)
+		n = b->count;
+	if (!n)
+		return;
+	void *h = b->head;
+	void **cut = h;
+	for (uint32_t i = 1; i < n; i++)
+		cut = cut[0];
+	b->head = cut[0];
+	b->count -= n;
+	cut[0] = NULL;
+	sa_central_flush(cls, h, n);
+}
+
+/*
+ * The cache limit. Each class's max (objects) starts at 0 and grows on slow
+ * paths: doubling up to one batch (slow start: a class used now and then
+ * keeps few objects), then by one batch up to two batches. The sum of
+ * max * class size over all classes (tc->max_bytes, bytes) never exceeds
+ * sa_tcache_cap_bytes: to grow one class past it, other classes' limits are
+ * shrunk round-robin (their excess objects flushed). Since count <= max
+ * always holds, the thread's cached bytes never exceed the cap.
+ */
+static void sa_tc_grow(struct sa_tcache *tc, uint32_t cls)
+{
+	struct sa_bin *b = &tc->bins[cls];
+	uint32_t batch = sa_class_batch(cls);
+	uint32_t want = b->max < batch ? (b->max ? 2 * b->max : 1) : b->max + batch;
+	if (want > batch && b->max < batch)
+		want = batch;
+	if (want > 2 * batch)
+		want = 2 * batch;
+	if (want <= b->max)
+		return;
+	const uint64_t size = sa_class_size_table[cls];
+	const uint64_t cap = sa_tcache_cap_bytes;
+	uint64_t need = (uint64_t)(want - b->max) * size;
+	/* shrink other classes, at most one round over all of them (nothing to
+	 * take while no class holds a limit, e.g. with cap 0) */
+	for (uint32_t tries = 0; tc->max_bytes && tc->max_bytes + need > cap && tries < SA_NUM_CLASSES;
+	     tries++) {
+		uint32_t v = tc->victim;
+		tc->victim = v + 1 < SA_NUM_CLASSES ? v + 1 : 1;
+		struct sa_bin *vb = &tc->bins[v];
+		if (v == cls || !vb->max)
+			continue;
+		uint32_t cut = vb->max - vb->max / 2; /* halve, at least 1 */
+		vb->max -= cut;
+		tc->max_bytes -= (uint64_t)cut * sa_class_size_table[v];
+		if (vb->count > vb->max)
+			sa_bin_flush_head(vb, v, vb->count - vb->max);
+	}
+	if (tc->max_bytes + need > cap) {
+		/* still over: grow by what fits */
+		uint64_t room = cap > tc->max_bytes ? (cap - tc->max_bytes) / size : 0;
+		if (room == 0)
+			return;
+		if (room < want - b->max)
+			want = b->max + (uint32_t)room;
+		need = (uint64_t)(want - b->max) * size;
+	}
+	b->max = want;
+	tc->max_bytes += need;
+}
+
 void *sa_malloc_slow(uint32_t cls)
 {
 	struct sa_tcache *tc = &sa_tc;
 	if (tc->state == SA_TC_NEW)
 		sa_tc_register(tc);
 	void *head = NULL;
-	if (tc->state == SA_TC_DEAD) {
+	struct sa_bin *b = &tc->bins[cls];
+	if (tc->state == SA_TC_LIVE && b->head)  /* refilled by a recursive call during registration */
+		goto pop;
+	if (tc->state == SA_TC_LIVE)
+		sa_tc_grow(tc, cls);
+	if (tc->state == SA_TC_DEAD || b->max == 0) {
+		/* no cache (thread gone, or cap 0): one object straight from the central list */
 		if (!sa_central_refill(tc->shard, cls, &head, 1)) {
 			errno = ENOMEM;
 			return NULL;
 		}
-		__atomic_fetch_add(&sa_dead_nmalloc[cls], 1, __ATOMIC_RELAXED);
+		if (tc->state == SA_TC_DEAD)
+			__atomic_fetch_add(&sa_dead_nmalloc[cls], 1, __ATOMIC_RELAXED);
+		else
+			b->nmalloc++;
 		((void **)head)[1] = NULL;
 		return head;
 	}
-	struct sa_bin *b = &tc->bins[cls];
-	if (b->head)  /* refilled by a recursive call during registration */
-		goto pop;
-	uint32_t n = sa_central_refill(tc->shard, cls, &head, sa_class_batch(cls));
+	uint32_t want = sa_class_batch(cls);
+	if (want > b->max)
+		want = b->max;
+	uint32_t n = sa_central_refill(tc->shard, cls, &head, want);
 	if (!n) {
 		errno = ENOMEM;
 		return NULL;
@@ -211,18 +302,14 @@ void sa_free_slow(void *p, uint32_t cls)
 	b->count++;
 	if (b->count <= b->max)
 		return;
-	/* flush `batch` objects from the head, keep the rest */
+	sa_tc_grow(tc, cls);
+	if (b->count <= b->max)
+		return;
+	/* flush `batch` objects (at least the excess) from the head, keep the rest */
 	uint32_t batch = sa_class_batch(cls);
-	if (batch > b->count)
-		batch = b->count;
-	void *h = b->head;
-	void **cut = h;
-	for (uint32_t i = 1; i < batch; i++)
-		cut = cut[0];
-	b->head = cut[0];
-	b->count -= batch;
-	cut[0] = NULL;
-	sa_central_flush(cls, h, batch);
+	if (batch < b->count - b->max)
+		batch = b->count - b->max;
+	sa_bin_flush_head(b, cls, batch);
 	sa_publish_maybe();
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Page heap: splitting a free run, coalescing a freed span with free
- * neighbours on both sides, best-fit choice, aligned spans. Runs in its own
+ * neighbours on both sides, best-fit choice, aligned spans, large realloc
+ * in place (grow into free pages, shrink). Runs in its own
  * process so the heap starts empty. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,12 +94,80 @@ static void test_aligned_span(void **state)
 	assert_int_equal(h.large_allocs, h.large_frees);
 }
 
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(seed + i * 13);
+}
+
+static int same(const unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (unsigned char)(seed + i * 13))
+			return 0;
+	return 1;
+}
+
+/* Large realloc: in place when the following pages are free (grow) or
+ * always (shrink, large to large), a move otherwise; contents kept and the
+ * statistics exact in every case. */
+static void test_realloc_in_place(void **state)
+{
+	(void)state;
+	struct sa_stats a, b;
+	assert_int_equal(sa_stats(&a), 0);
+	const size_t n1 = 100000, n2 = 300000, n3 = 500000, n4 = 40000;
+	unsigned char *p = sa_malloc(n1);
+	assert_non_null(p);
+	fill(p, n1, 1);
+	uintptr_t end = (uintptr_t)p + ((n1 + PG - 1) & ~(PG - 1)), base = 0;
+	size_t after = sa_heap_debug_free_run(end, &base);
+	/* the test's premise: a fresh run follows p (the heap is ours alone) */
+	assert_true(base == end && after * PG >= n2 - n1);
+	unsigned char *q = sa_realloc(p, n2);
+	assert_ptr_equal(q, p); /* grown in place */
+	assert_true(same(q, n1, 1));
+	assert_int_equal(sa_usable_size(q), (n2 + PG - 1) & ~(PG - 1));
+	assert_int_equal(sa_span_of((uintptr_t)q + n2 - 1), sa_span_of((uintptr_t)q));
+	assert_int_equal(sa_stats(&b), 0);
+	assert_int_equal(b.heap_alloc - a.heap_alloc, (n2 + PG - 1) & ~(PG - 1));
+	assert_int_equal(b.heap_objects - a.heap_objects, 1);
+	fill(q, n2, 2);
+
+	/* a neighbour right after q: growing must move */
+	unsigned char *g = sa_malloc(n1);
+	assert_true((uintptr_t)g == (uintptr_t)q + ((n2 + PG - 1) & ~(PG - 1)));
+	unsigned char *r = sa_realloc(q, n3);
+	assert_non_null(r);
+	assert_ptr_not_equal(r, q);
+	assert_true(same(r, n2, 2));
+
+	/* shrink, large to large: the same pointer, the tail is a free run */
+	unsigned char *t = sa_realloc(r, n4);
+	assert_ptr_equal(t, r);
+	assert_true(same(t, n4, 2));
+	uintptr_t tail = (uintptr_t)t + ((n4 + PG - 1) & ~(PG - 1));
+	assert_true(sa_heap_debug_free_run(tail, &base) > 0);
+	assert_true(base == tail);
+	assert_int_equal(sa_stats(&b), 0);
+	assert_int_equal(b.heap_alloc - a.heap_alloc,
+			 ((n4 + PG - 1) & ~(PG - 1)) + ((n1 + PG - 1) & ~(PG - 1)));
+	assert_int_equal(b.heap_idle, b.heap_sys - b.heap_inuse);
+	sa_free(t);
+	sa_free(g);
+	assert_int_equal(sa_stats(&b), 0);
+	assert_int_equal(b.heap_alloc, a.heap_alloc);
+	assert_int_equal(b.heap_objects, a.heap_objects);
+	assert_int_equal(b.large_inuse, a.large_inuse);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_and_coalesce),
 		cmocka_unit_test(test_best_fit),
 		cmocka_unit_test(test_aligned_span),
+		cmocka_unit_test(test_realloc_in_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,9 @@ static void test_span_tail_waste(void **state)
 		assert_true(objs * (size_t)sa_class_size_table[c] <= span);
 		assert_true((span - objs * (size_t)sa_class_size_table[c]) * 8 <= span);
 		assert_true(sa_class_batch(c) >= 2);
+		/* span descriptors keep object counts and span bytes in 16/32 bits */
+		assert_true(objs <= UINT16_MAX);
+		assert_true(objs * (uint64_t)sa_class_size_table[c] <= UINT32_MAX);
 	}
 }
 
