@@ -71,7 +71,7 @@ render_rollup_value(const MvContext *ctx, const MvNode *node, GString *out, GErr
 static gboolean
 render_resident_value(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, error);
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, NULL, error);
 
   if (model == NULL)
     return FALSE;
@@ -92,12 +92,12 @@ append_summary_row(GString *out, const char *name, guint64 bytes, const char *so
 static gboolean
 render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, error);
+  MvStatus status;
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, &status, error);
   const MvResident2x2 *r;
   const MvMappingRow *t;
-  MvStatus status;
 
-  if (model == NULL || !mv_pid_load_status(ctx->pid, &status, error))
+  if (model == NULL)
     return FALSE;
   r = &model->resident;
   t = &model->total;
@@ -133,7 +133,7 @@ append_mapping_row(GString *out, const MvMappingRow *row, gboolean kernel_escape
 static gboolean
 render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, error);
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, NULL, error);
 
   if (model == NULL)
     return FALSE;

@@ -52,12 +52,13 @@ mv_pid_load_rollup(pid_t pid, MvPidRollup *rollup, GError **error)
 }
 
 MvPidSmaps *
-mv_pid_load_smaps(pid_t pid, GError **error)
+mv_pid_load_smaps(pid_t pid, MvStatus *status_out, GError **error)
 {
   g_autoptr(GString) text = g_string_sized_new(64 * 1024);
   g_autoptr(MvPidSmaps) model = mv_pid_smaps_new();
   g_autoptr(GError) local_error = NULL;
-  MvStatus status;
+  MvStatus local_status;
+  MvStatus *status = status_out != NULL ? status_out : &local_status;
 
   if (!mv_proc_read(pid, "smaps", text, &local_error)) {
     int errnum = mv_error_errno(local_error);
@@ -68,13 +69,13 @@ mv_pid_load_smaps(pid_t pid, GError **error)
   }
   /* Only now, after the whole text was read: if the address space is
    * still there, every chunk of the text came from it. */
-  if (!mv_pid_load_status(pid, &status, error))
+  if (!mv_pid_load_status(pid, status, error))
     return NULL;
-  if (text->len == 0 && status.has_mm) {
+  if (text->len == 0 && status->has_mm) {
     mv_set_errno(error, ENOENT, "process %d changed while being read", (int) pid);
     return NULL;
   }
-  if (text->len > 0 && !status.has_mm) {
+  if (text->len > 0 && !status->has_mm) {
     mv_set_errno(error, ENOENT, "process %d exited while being read", (int) pid);
     return NULL;
   }

@@ -21,7 +21,9 @@ gboolean mv_pid_load_status(pid_t pid, MvStatus *status, GError **error);
 /* /proc/<pid>/smaps_rollup -> pss, uss, swap, retained_freed. */
 gboolean mv_pid_load_rollup(pid_t pid, MvPidRollup *rollup, GError **error);
 
-/* /proc/<pid>/smaps -> the 2x2 and the mappings table. */
-MvPidSmaps *mv_pid_load_smaps(pid_t pid, GError **error);
+/* /proc/<pid>/smaps -> the 2x2 and the mappings table. The status read
+ * that confirms the address space outlived the read goes to @status when
+ * it is not NULL. */
+MvPidSmaps *mv_pid_load_smaps(pid_t pid, MvStatus *status, GError **error);
 
 G_END_DECLS

@@ -25,7 +25,7 @@ scan_one(MvScanRow *row, const MvCaller *caller, MvScanFlags flags)
   if (!row->readable)
     return TRUE;
   if (flags & MV_SCAN_SMAPS) {
-    g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(row->pid, &error);
+    g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(row->pid, NULL, &error);
     if (model != NULL) {
       MvSmapsValues total = { 0 };
 
