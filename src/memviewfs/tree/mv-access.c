@@ -24,18 +24,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "proc/mv-proc.h"
+#include "mv-pid-load.h"
 
 #define MV_CAP_SYS_PTRACE 19 /* linux/capability.h */
 
 pid_t
 mv_tgid_of(pid_t tid)
 {
-  g_autoptr(GString) text = g_string_sized_new(2048);
   MvStatus status;
 
-  if (!mv_proc_read(tid, "status", text, NULL) ||
-      !mv_status_parse(text->str, text->len, &status, NULL))
+  if (!mv_pid_load_status(tid, &status, NULL))
     return 0;
   return status.tgid;
 }
@@ -164,10 +162,7 @@ mv_caller_may_read_mm(const MvCaller *caller, pid_t pid, const MvStatus *target,
     return TRUE;
 
   if (target == NULL) {
-    g_autoptr(GString) text = g_string_sized_new(2048);
-
-    if (!mv_proc_read(pid, "status", text, error) ||
-        !mv_status_parse(text->str, text->len, &target_status, error))
+    if (!mv_pid_load_status(pid, &target_status, error))
       return FALSE;
     target = &target_status;
   }

@@ -9,23 +9,11 @@
 #include "mv-pid-load.h"
 #include "mv-tree.h"
 
-static gboolean
-render_proc_text(const MvContext *ctx, const char *name, GString *out, GError **error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  if (!mv_proc_read(ctx->pid, name, out, &local_error)) {
-    int errnum = mv_error_errno(local_error);
-    return mv_set_errno(error, errnum == ESRCH ? ENOENT : errnum, "%s", local_error->message);
-  }
-  return TRUE;
-}
-
 /* comm as /proc/<pid>/comm prints it (with its newline). */
 static gboolean
 render_comm(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  return render_proc_text(ctx, "comm", out, error);
+  return mv_pid_read(ctx->pid, "comm", out, error);
 }
 
 /* cmdline with its NUL separators turned into spaces and a final newline,
@@ -33,7 +21,7 @@ render_comm(const MvContext *ctx, const MvNode *node, GString *out, GError **err
 static gboolean
 render_cmdline(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  if (!render_proc_text(ctx, "cmdline", out, error))
+  if (!mv_pid_read(ctx->pid, "cmdline", out, error))
     return FALSE;
   while (out->len > 0 && out->str[out->len - 1] == '\0')
     g_string_truncate(out, out->len - 1);

@@ -2,18 +2,24 @@
 #include "mv-pid-load.h"
 
 gboolean
+mv_pid_read(pid_t pid, const char *name, GString *out, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  int errnum;
+
+  if (mv_proc_read(pid, name, out, &local_error))
+    return TRUE;
+  errnum = mv_error_errno(local_error);
+  return mv_set_errno(error, errnum == ESRCH ? ENOENT : errnum, "%s", local_error->message);
+}
+
+gboolean
 mv_pid_load_status(pid_t pid, MvStatus *status, GError **error)
 {
   g_autoptr(GString) text = g_string_sized_new(2048);
-  g_autoptr(GError) local_error = NULL;
 
-  if (!mv_proc_read(pid, "status", text, &local_error)) {
-    int errnum = mv_error_errno(local_error);
-    if (errnum == ESRCH)
-      errnum = ENOENT;
-    return mv_set_errno(error, errnum, "%s", local_error->message);
-  }
-  return mv_status_parse(text->str, text->len, status, error);
+  return mv_pid_read(pid, "status", text, error) &&
+         mv_status_parse(text->str, text->len, status, error);
 }
 
 /* After a read that came back empty or ESRCH: is the process there without
@@ -56,17 +62,11 @@ mv_pid_load_smaps(pid_t pid, MvStatus *status_out, GError **error)
 {
   g_autoptr(GString) text = g_string_sized_new(64 * 1024);
   g_autoptr(MvPidSmaps) model = mv_pid_smaps_new();
-  g_autoptr(GError) local_error = NULL;
   MvStatus local_status;
   MvStatus *status = status_out != NULL ? status_out : &local_status;
 
-  if (!mv_proc_read(pid, "smaps", text, &local_error)) {
-    int errnum = mv_error_errno(local_error);
-    if (errnum == ESRCH)
-      errnum = ENOENT;
-    mv_set_errno(error, errnum, "%s", local_error->message);
+  if (!mv_pid_read(pid, "smaps", text, error))
     return NULL;
-  }
   /* Only now, after the whole text was read: if the address space is
    * still there, every chunk of the text came from it. */
   if (!mv_pid_load_status(pid, status, error))

@@ -15,6 +15,10 @@
 
 G_BEGIN_DECLS
 
+/* Reads /proc/<pid>/<name> whole; a process that has gone is ENOENT
+ * whether the kernel said so at open (ENOENT) or at read (ESRCH). */
+gboolean mv_pid_read(pid_t pid, const char *name, GString *out, GError **error);
+
 /* /proc/<pid>/status. */
 gboolean mv_pid_load_status(pid_t pid, MvStatus *status, GError **error);
 
