@@ -12,7 +12,7 @@
  * without a path: the handle is all they have. */
 typedef struct {
   const MvNode *node;
-  MvContext ctx;
+  MvContext ctx;    /* without a reader: each request brings its caller's */
   GString *content; /* files: rendered at open(); NULL for directories */
 } MvHandle;
 
@@ -30,18 +30,6 @@ handle_free(MvHandle *handle)
   g_free(handle);
 }
 
-static MvContext
-caller_context(void)
-{
-  const struct fuse_context *fc = fuse_get_context();
-  MvContext ctx = {
-    .caller_pid = fc->pid,
-    .caller_uid = fc->uid,
-    .caller_gid = fc->gid,
-  };
-  return ctx;
-}
-
 /* Logs the error at debug level and turns it into -errno. */
 static int
 fail(GError *error)
@@ -53,12 +41,44 @@ fail(GError *error)
   return -errnum;
 }
 
+/* The caller of this request, with its credentials (*reader, freed by the
+ * caller of this function). */
 static int
-resolve(const char *path, MvContext *ctx, const MvNode **node)
+caller_context(MvContext *ctx, MvReader **reader)
 {
+  const struct fuse_context *fc = fuse_get_context();
   GError *error = NULL;
 
-  *ctx = caller_context();
+  *ctx = (MvContext) {
+    .caller_pid = fc->pid,
+    .caller_uid = fc->uid,
+    .caller_gid = fc->gid,
+  };
+  *reader = mv_reader_new(ctx, &error);
+  if (*reader == NULL)
+    return fail(error);
+  ctx->reader = *reader;
+  return 0;
+}
+
+/* The context of an open handle, as this request's caller. */
+static int
+handle_context(const MvHandle *handle, MvContext *ctx, MvReader **reader)
+{
+  int ret = caller_context(ctx, reader);
+
+  ctx->pid = handle->ctx.pid;
+  return ret;
+}
+
+static int
+resolve(const char *path, MvContext *ctx, MvReader **reader, const MvNode **node)
+{
+  GError *error = NULL;
+  int ret = caller_context(ctx, reader);
+
+  if (ret != 0)
+    return ret;
   if (!mv_tree_resolve(path, ctx, node, &error))
     return fail(error);
   return 0;
@@ -84,6 +104,7 @@ mv_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static int
 mv_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
+  g_autoptr(MvReader) reader = NULL;
   const MvNode *node;
   MvContext ctx;
   GError *error = NULL;
@@ -91,8 +112,9 @@ mv_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 
   if (path == NULL && fi != NULL) {
     node = handle_of(fi)->node;
-    ctx = handle_of(fi)->ctx;
-  } else if ((ret = resolve(path, &ctx, &node)) != 0) {
+    if ((ret = handle_context(handle_of(fi), &ctx, &reader)) != 0)
+      return ret;
+  } else if ((ret = resolve(path, &ctx, &reader, &node)) != 0) {
     return ret;
   }
   if (!mv_tree_stat(node, &ctx, st, &error))
@@ -104,10 +126,11 @@ static int
 mv_readlink(const char *path, char *buf, size_t size)
 {
   g_autoptr(GString) target = g_string_new(NULL);
+  g_autoptr(MvReader) reader = NULL;
   const MvNode *node;
   MvContext ctx;
   GError *error = NULL;
-  int ret = resolve(path, &ctx, &node);
+  int ret = resolve(path, &ctx, &reader, &node);
 
   if (ret != 0)
     return ret;
@@ -142,9 +165,11 @@ fill_entry(const char *name, const MvNode *child, const MvContext *child_ctx, gp
 static int
 mv_opendir(const char *path, struct fuse_file_info *fi)
 {
+  g_autoptr(MvReader) reader = NULL;
   MvHandle *handle = g_new0(MvHandle, 1);
-  int ret = resolve(path, &handle->ctx, &handle->node);
+  int ret = resolve(path, &handle->ctx, &reader, &handle->node);
 
+  handle->ctx.reader = NULL; /* readdir brings its own caller */
   if (ret == 0 && handle->node->type != MV_NODE_DIR)
     ret = -ENOTDIR;
   if (ret != 0) {
@@ -163,10 +188,16 @@ mv_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
 {
   FillData data = { buf, filler, (flags & FUSE_READDIR_PLUS) != 0 };
   const MvHandle *handle = handle_of(fi);
+  g_autoptr(MvReader) reader = NULL;
+  MvContext ctx;
+  int ret;
 
+  /* Listed for the reader reading now, as /proc lists (hidepid=). */
+  if ((ret = handle_context(handle, &ctx, &reader)) != 0)
+    return ret;
   filler(buf, ".", NULL, 0, 0);
   filler(buf, "..", NULL, 0, 0);
-  mv_tree_list(handle->node, &handle->ctx, fill_entry, &data);
+  mv_tree_list(handle->node, &ctx, fill_entry, &data);
   return 0;
 }
 
@@ -180,6 +211,7 @@ mv_releasedir(const char *path, struct fuse_file_info *fi)
 static int
 mv_open(const char *path, struct fuse_file_info *fi)
 {
+  g_autoptr(MvReader) reader = NULL;
   const MvNode *node;
   MvContext ctx;
   GError *error = NULL;
@@ -188,12 +220,15 @@ mv_open(const char *path, struct fuse_file_info *fi)
 
   if ((fi->flags & O_ACCMODE) != O_RDONLY)
     return -EACCES;
-  ret = resolve(path, &ctx, &node);
+  ret = resolve(path, &ctx, &reader, &node);
   if (ret != 0)
     return ret;
+  if ((fi->flags & O_TRUNC) && !mv_tree_check_truncate(node, &ctx, &error))
+    return fail(error);
   handle = g_new0(MvHandle, 1);
   handle->node = node;
   handle->ctx = ctx;
+  handle->ctx.reader = NULL;
   handle->content = g_string_sized_new(256);
   if (!mv_tree_render(node, &ctx, handle->content, &error)) {
     handle_free(handle);

@@ -145,6 +145,33 @@ typedef struct {
 /* Parses /proc/<pid>/status. Name, Uid and Gid lines are required. */
 gboolean mv_status_parse(const char *text, gsize len, MvStatus *out, GError **error);
 
+/* The Groups line of /proc/<pid>/status: up to @max_groups supplementary
+ * groups into @groups, their number in *n_groups. */
+gboolean mv_status_parse_groups(const char *text, gsize len, gid_t *groups, gsize max_groups,
+                                gsize *n_groups, GError **error);
+
+/* ---- how /proc is mounted ---------------------------------------------- */
+
+/* hidepid= of a proc mount (the kernel's enum proc_hidepid). */
+typedef enum {
+  MV_HIDEPID_OFF = 0,
+  MV_HIDEPID_NO_ACCESS = 1,      /* noaccess: others' <pid>/ contents refused */
+  MV_HIDEPID_INVISIBLE = 2,      /* invisible: others' <pid>/ not even listed */
+  MV_HIDEPID_NOT_PTRACEABLE = 4, /* ptraceable: only what the reader may ptrace-read */
+} MvHidepid;
+
+typedef struct {
+  MvHidepid hidepid;
+  gboolean has_gid; /* gid=: members of this group see everything */
+  gid_t gid;
+} MvProcMountOptions;
+
+/* Finds the proc mount at @mount_point ("/proc") in the text of
+ * /proc/self/mountinfo (the last one, if stacked) and reads its options;
+ * ENOENT when there is none. */
+gboolean mv_mountinfo_parse_proc_options(const char *text, gsize len, const char *mount_point,
+                                         MvProcMountOptions *out, GError **error);
+
 /* ---- /proc/meminfo ----------------------------------------------------- */
 
 /* The kB-valued lines of meminfo that memviewfs uses (bytes here). */

@@ -1,32 +1,273 @@
 /* SPDX-License-Identifier: MIT */
-/* Who may read a process's memory layout: the kernel's answer to opening
- * /proc/<pid>/smaps (mm_access() -> __ptrace_may_access() with
- * PTRACE_MODE_READ_FSCREDS), reproduced from what /proc shows about the two
- * processes, so that the daemon (root) never shows a caller more than /proc
- * would show that caller:
+/* Access as /proc decides it, by letting the kernel decide: this thread
+ * opens the /proc source with the READER's credentials (fsuid, fsgid,
+ * supplementary groups, effective capabilities), so ptrace_may_access(),
+ * hidepid=, its gid= and every LSM give the reader exactly what /proc gives
+ * it. The switch is per thread: setfsuid/setfsgid, the raw setgroups
+ * syscall (glibc's setgroups() changes every thread of the process) and the
+ * raw capset on this thread; the daemon's own credentials are restored
+ * before the thread does anything else.
  *
- *  1. the caller's own thread group may always read;
- *  2. otherwise the caller's fsuid/fsgid must equal the target's real,
- *     effective and saved uid/gid, or the caller must hold CAP_SYS_PTRACE
- *     over the target (its user namespace, or the daemon's);
- *  3. a non-dumpable target (setuid programs, prctl(PR_SET_DUMPABLE, 0))
- *     needs CAP_SYS_PTRACE: /proc shows its files as owned by root, which is
- *     how we see it too (task_dump_owner());
- *  4. commoncap: the target's permitted capabilities must be a subset of
- *     the caller's, unless the caller holds CAP_SYS_PTRACE.
- *
- * Yama's ptrace_scope restricts only PTRACE_MODE_ATTACH, not READ, so it
- * plays no part. The answer is EACCES, as /proc's open() gives. */
+ * An explicit rule remains only where credentials alone cannot carry the
+ * kernel's answer:
+ *  - the reader's own process: the kernel always lets a thread group read
+ *    itself, whatever its credentials (setuid, non-dumpable): read as the
+ *    daemon;
+ *  - the daemon's own process: to the kernel the switched thread is part of
+ *    it and may always read it: the rule below decides;
+ *  - a reader in another user namespace than the daemon's: the capability
+ *    subset shortcut of cap_ptrace_access_check() (security/commoncap.c)
+ *    holds only when reader and target share a user namespace, and
+ *    CAP_SYS_PTRACE counts only in the target's namespace or below the
+ *    reader's; a switched thread would carry the reader's capabilities into
+ *    the daemon's namespace: the rule below decides.
+ * A reader the daemon cannot see (FUSE reports pid 0: it lives outside the
+ * daemon's PID namespace) is known only by its fsuid/fsgid: it is read with
+ * those, no supplementary groups and no capabilities, never with the
+ * daemon's own. */
 #include "mv-tree.h"
 
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/nsfs.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/fsuid.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mv-pid-load.h"
 
-#define MV_CAP_SYS_PTRACE 19 /* linux/capability.h */
+/* linux/capability.h bit numbers */
+#define MV_CAP_DAC_OVERRIDE 1
+#define MV_CAP_SETGID 6
+#define MV_CAP_SETUID 7
+#define MV_CAP_SYS_PTRACE 19
+#define MV_CAP_BIT(cap) (G_GUINT64_CONSTANT(1) << (cap))
+/* NGROUPS_MAX of the kernel */
+#define MV_MAX_GROUPS 65536
+
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+} MvNamespaceId;
+
+struct MvReader {
+  pid_t tid;          /* the calling thread; 0 when the daemon cannot see it */
+  pid_t tgid;         /* its process */
+  uid_t fsuid, euid;
+  gid_t fsgid;
+  gid_t *groups;
+  gsize n_groups;
+  guint64 cap_eff;    /* effective capabilities, in the reader's user namespace */
+  gboolean foreign_userns;
+  MvNamespaceId userns;
+};
+
+/* The daemon's credentials as every thread starts with them. */
+typedef struct {
+  uid_t fsuid;
+  gid_t fsgid;
+  gid_t *groups;
+  int n_groups;
+  struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+  guint64 cap_eff;
+  gboolean can_switch_ids; /* CAP_SETUID and CAP_SETGID */
+  MvNamespaceId userns;
+  gboolean userns_known;
+} MvDaemonCreds;
+
+static gboolean
+namespace_id(pid_t pid, MvNamespaceId *id)
+{
+  char path[48];
+  struct stat st;
+
+  g_snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
+  if (stat(path, &st) != 0)
+    return FALSE;
+  id->dev = st.st_dev;
+  id->ino = st.st_ino;
+  return TRUE;
+}
+
+static gboolean
+namespace_equal(const MvNamespaceId *a, const MvNamespaceId *b)
+{
+  return a->dev == b->dev && a->ino == b->ino;
+}
+
+static guint64
+caps_effective(const struct __user_cap_data_struct caps[2])
+{
+  return caps[0].effective | ((guint64) caps[1].effective << 32);
+}
+
+static const MvDaemonCreds *
+daemon_creds(void)
+{
+  static MvDaemonCreds creds;
+  static gsize done;
+
+  if (g_once_init_enter(&done)) {
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    int n;
+
+    creds.fsuid = (uid_t) setfsuid((uid_t) -1);
+    creds.fsgid = (gid_t) setfsgid((gid_t) -1);
+    n = getgroups(0, NULL);
+    creds.groups = g_new0(gid_t, MAX(n, 1));
+    creds.n_groups = MAX(getgroups(n, creds.groups), 0);
+    if (syscall(SYS_capget, &header, creds.caps) != 0)
+      memset(creds.caps, 0, sizeof creds.caps);
+    creds.cap_eff = caps_effective(creds.caps);
+    creds.can_switch_ids = (creds.cap_eff & MV_CAP_BIT(MV_CAP_SETUID)) != 0 &&
+                           (creds.cap_eff & MV_CAP_BIT(MV_CAP_SETGID)) != 0;
+    creds.userns_known = namespace_id(getpid(), &creds.userns);
+    g_once_init_leave(&done, 1);
+  }
+  return &creds;
+}
+
+static gboolean
+set_caps(const struct __user_cap_data_struct caps[2])
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+
+  return syscall(SYS_capset, &header, caps) == 0;
+}
+
+/* Back to the daemon's credentials. Capabilities first: setgroups and
+ * setfsuid need CAP_SETGID/CAP_SETUID; again last, because setfsuid(0)
+ * raises only the filesystem capabilities. Failing here would leave a
+ * daemon thread with a reader's credentials for every later request:
+ * that is not survivable. */
+void
+mv_reader_restore(void)
+{
+  const MvDaemonCreds *d = daemon_creds();
+
+  if (!set_caps(d->caps))
+    g_error("cannot restore the daemon's capabilities: %s", g_strerror(errno));
+  if (d->can_switch_ids) {
+    setfsuid(d->fsuid);
+    setfsgid(d->fsgid);
+    if (syscall(SYS_setgroups, (size_t) d->n_groups, d->groups) != 0)
+      g_error("cannot restore the daemon's groups: %s", g_strerror(errno));
+    if (!set_caps(d->caps))
+      g_error("cannot restore the daemon's capabilities: %s", g_strerror(errno));
+  }
+  if ((uid_t) setfsuid((uid_t) -1) != d->fsuid || (gid_t) setfsgid((gid_t) -1) != d->fsgid)
+    g_error("cannot restore the daemon's fsuid/fsgid");
+}
+
+gboolean
+mv_reader_switch(const MvReader *reader, GError **error)
+{
+  const MvDaemonCreds *d = daemon_creds();
+  struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+
+  if (d->can_switch_ids) {
+    if (syscall(SYS_setgroups, reader->n_groups, reader->groups) != 0)
+      goto failed;
+    setfsgid(reader->fsgid);
+    setfsuid(reader->fsuid);
+    if ((gid_t) setfsgid((gid_t) -1) != reader->fsgid ||
+        (uid_t) setfsuid((uid_t) -1) != reader->fsuid)
+      goto failed;
+  } else if (reader->fsuid != d->fsuid || reader->fsgid != d->fsgid) {
+    /* An unprivileged daemon can read only as itself. */
+    return mv_set_errno(error, EACCES, "the daemon cannot take uid %u's credentials",
+                        (unsigned) reader->fsuid);
+  }
+  /* The reader's effective set, within what the daemon holds. */
+  memcpy(caps, d->caps, sizeof caps);
+  caps[0].effective = caps[0].permitted & (guint32) reader->cap_eff;
+  caps[1].effective = caps[1].permitted & (guint32) (reader->cap_eff >> 32);
+  if (!set_caps(caps))
+    goto failed;
+  return TRUE;
+
+failed:
+  {
+    int saved = errno != 0 ? errno : EPERM;
+    mv_reader_restore();
+    return mv_set_errno(error, EACCES, "cannot take uid %u's credentials: %s",
+                        (unsigned) reader->fsuid, g_strerror(saved));
+  }
+}
+
+MvReader *
+mv_reader_new(const MvContext *ctx, GError **error)
+{
+  g_autoptr(MvReader) reader = g_new0(MvReader, 1);
+  g_autoptr(GString) text = NULL;
+  g_autoptr(GError) local_error = NULL;
+  MvStatus status;
+
+  reader->fsuid = reader->euid = ctx->caller_uid;
+  reader->fsgid = ctx->caller_gid;
+  if (ctx->caller_pid <= 0) {
+    /* Outside the daemon's PID namespace: uid and gid are all we know. */
+    reader->groups = g_new0(gid_t, 1);
+    return g_steal_pointer(&reader);
+  }
+  text = g_string_sized_new(2048);
+  if (!mv_proc_read(ctx->caller_pid, "status", text, &local_error) ||
+      !mv_status_parse(text->str, text->len, &status, &local_error)) {
+    mv_set_errno(error, EACCES, "caller %d has gone", (int) ctx->caller_pid);
+    return NULL;
+  }
+  reader->groups = g_new0(gid_t, MV_MAX_GROUPS);
+  if (!mv_status_parse_groups(text->str, text->len, reader->groups, MV_MAX_GROUPS,
+                              &reader->n_groups, &local_error)) {
+    mv_set_errno(error, EACCES, "caller %d: %s", (int) ctx->caller_pid, local_error->message);
+    return NULL;
+  }
+  reader->groups = g_renew(gid_t, reader->groups, MAX(reader->n_groups, 1));
+  reader->tid = ctx->caller_pid;
+  reader->tgid = status.tgid;
+  /* FUSE's uid/gid are the caller's fsuid/fsgid; status agrees unless the
+   * thread changed them since: FUSE's are the ones of this request. */
+  reader->euid = status.uid[1];
+  reader->cap_eff = status.cap_eff;
+  if (!namespace_id(ctx->caller_pid, &reader->userns)) {
+    mv_set_errno(error, EACCES, "caller %d has gone", (int) ctx->caller_pid);
+    return NULL;
+  }
+  reader->foreign_userns = !daemon_creds()->userns_known ||
+                           !namespace_equal(&reader->userns, &daemon_creds()->userns);
+  return g_steal_pointer(&reader);
+}
+
+void
+mv_reader_free(MvReader *reader)
+{
+  if (reader == NULL)
+    return;
+  g_free(reader->groups);
+  g_free(reader);
+}
+
+pid_t
+mv_reader_tgid(const MvReader *reader)
+{
+  return reader->tgid;
+}
+
+static gboolean
+in_thread_group(pid_t tgid, pid_t pid)
+{
+  char task_path[64];
+
+  if (pid == tgid)
+    return TRUE;
+  g_snprintf(task_path, sizeof task_path, "/proc/%d/task/%d", (int) tgid, (int) pid);
+  return access(task_path, F_OK) == 0;
+}
 
 pid_t
 mv_tgid_of(pid_t tid)
@@ -38,164 +279,229 @@ mv_tgid_of(pid_t tid)
   return status.tgid;
 }
 
-/* The capability sets of thread @tid, from capget(2): one cheap syscall
- * instead of formatting and parsing /proc/<tid>/status on every open(). */
 static gboolean
-thread_caps(pid_t tid, guint64 *effective, guint64 *permitted)
+reader_in_group(const MvReader *reader, gid_t gid)
 {
-  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, tid };
-  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-  if (syscall(SYS_capget, &header, data) != 0)
-    return FALSE;
-  *effective = data[0].effective | ((guint64) data[1].effective << 32);
-  *permitted = data[0].permitted | ((guint64) data[1].permitted << 32);
-  return TRUE;
+  if (reader->fsgid == gid)
+    return TRUE;
+  for (gsize i = 0; i < reader->n_groups; i++)
+    if (reader->groups[i] == gid)
+      return TRUE;
+  return FALSE;
 }
 
+/* Does @reader hold @cap in the user namespace of @pid? The kernel's
+ * cap_capable(): walking up from the target's namespace, the reader's
+ * effective set counts when the walk meets the reader's namespace, and the
+ * owner of a namespace whose parent is the reader's holds every capability
+ * in it; reaching the top without meeting it, nothing. */
 static gboolean
-user_namespace_of(pid_t pid, char *link, gsize size)
+reader_capable_over(const MvReader *reader, pid_t pid, int cap)
 {
   char path[48];
-  ssize_t len;
+  int fd;
+  gboolean capable = FALSE;
 
   g_snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
-  len = readlink(path, link, size - 1);
-  if (len <= 0)
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  while (fd >= 0) {
+    struct stat st;
+    int parent;
+    uid_t owner;
+
+    if (fstat(fd, &st) != 0)
+      break;
+    if (st.st_dev == reader->userns.dev && st.st_ino == reader->userns.ino) {
+      capable = (reader->cap_eff & MV_CAP_BIT(cap)) != 0;
+      break;
+    }
+    parent = ioctl(fd, NS_GET_PARENT);
+    if (parent < 0)
+      break; /* the top (as far as the daemon sees): not below the reader */
+    if (fstat(parent, &st) == 0 && st.st_dev == reader->userns.dev &&
+        st.st_ino == reader->userns.ino && ioctl(fd, NS_GET_OWNER_UID, &owner) == 0 &&
+        owner == reader->euid) {
+      capable = TRUE;
+      close(parent);
+      break;
+    }
+    close(fd);
+    fd = parent;
+  }
+  if (fd >= 0)
+    close(fd);
+  return capable;
+}
+
+/* Is the target's address space dumpable (SUID_DUMP_USER)? The daemon's
+ * own is known; for another process /proc shows its files as owned by the
+ * root of its user namespace when it is not (task_dump_owner()), which
+ * tells only when its own uid differs from that root. When it cannot tell
+ * (a target running as root, or in another user namespace than the
+ * daemon's, whose root may be the target's own uid) it counts as not
+ * dumpable: the stricter answer. */
+static gboolean
+target_dumpable(pid_t pid, const MvStatus *target, gboolean target_ns_is_daemons)
+{
+  char path[48];
+  struct stat st;
+
+  if (in_thread_group(getpid(), pid))
+    return prctl(PR_GET_DUMPABLE) == 1;
+  g_snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+  if (stat(path, &st) != 0)
     return FALSE;
-  link[len] = '\0';
+  if (st.st_uid != target->uid[1] || st.st_gid != target->gid[1])
+    return FALSE;
+  return target->uid[1] != 0 && target_ns_is_daemons;
+}
+
+/* __ptrace_may_access(PTRACE_MODE_READ_FSCREDS) with commoncap's check,
+ * for the cases credential switching cannot express (see the top). */
+static gboolean
+rule_may_read_mm(const MvReader *reader, pid_t pid, gboolean *may, gboolean *has_mm,
+                 GError **error)
+{
+  MvStatus target;
+  MvNamespaceId target_ns = { 0, 0 };
+  gboolean ptrace_cap, ids_match = TRUE;
+
+  if (!mv_pid_load_status(pid, &target, error))
+    return FALSE;
+  *has_mm = target.has_mm;
+  /* A namespace the daemon may not see (a process holding capabilities
+   * the daemon lacks) is nobody's the reader is in. */
+  if (!namespace_id(pid, &target_ns) && errno == ENOENT)
+    return mv_set_errno(error, ENOENT, "process %d has gone", (int) pid);
+  ptrace_cap = reader_capable_over(reader, pid, MV_CAP_SYS_PTRACE);
+  for (int i = 0; i < 3; i++) {
+    ids_match = ids_match && target.uid[i] == reader->fsuid;
+    ids_match = ids_match && target.gid[i] == reader->fsgid;
+  }
+  *may = FALSE;
+  if (!ids_match && !ptrace_cap)
+    return TRUE;
+  if (target.has_mm && !ptrace_cap &&
+      !target_dumpable(pid, &target, daemon_creds()->userns_known &&
+                                         namespace_equal(&target_ns, &daemon_creds()->userns)))
+    return TRUE;
+  if (namespace_equal(&reader->userns, &target_ns) && (target.cap_prm & ~reader->cap_eff) == 0)
+    *may = TRUE;
+  else
+    *may = ptrace_cap;
   return TRUE;
 }
 
-/* The daemon's own user namespace, read once ("user:[4026531837]"). */
-static const char *
-daemon_user_namespace(void)
+static gboolean
+load_proc_mount_options(MvProcMountOptions *options)
 {
-  static char link[64];
-  static gsize done;
+  g_autoptr(GString) text = g_string_sized_new(4096);
 
-  if (g_once_init_enter(&done)) {
-    if (!user_namespace_of(getpid(), link, sizeof link))
-      link[0] = '\0';
-    g_once_init_leave(&done, 1);
+  return mv_read_file("/proc/self/mountinfo", text, NULL) &&
+         mv_mountinfo_parse_proc_options(text->str, text->len, "/proc", options, NULL);
+}
+
+gboolean
+mv_reader_decide(const MvReader *reader, pid_t pid, MvAccess access, MvReadAs *as,
+                 GError **error)
+{
+  MvProcMountOptions options = { MV_HIDEPID_OFF, FALSE, 0 };
+  gboolean may_read_mm, has_mm, exempt;
+
+  if (reader->tgid != 0 && in_thread_group(reader->tgid, pid)) {
+    *as = MV_READ_AS_DAEMON; /* the kernel lets a process read itself */
+    return TRUE;
   }
-  return link;
+  if (!reader->foreign_userns && !in_thread_group(getpid(), pid)) {
+    *as = MV_READ_AS_READER;
+    return TRUE;
+  }
+  if (!rule_may_read_mm(reader, pid, &may_read_mm, &has_mm, error))
+    return FALSE;
+  if (!may_read_mm) {
+    /* has_pid_permissions(): what hidepid= hides from this reader */
+    load_proc_mount_options(&options);
+    exempt = options.hidepid != MV_HIDEPID_NOT_PTRACEABLE && options.has_gid &&
+             reader_in_group(reader, options.gid);
+    if (options.hidepid >= MV_HIDEPID_INVISIBLE && !exempt)
+      return mv_set_errno(error, ENOENT, "process %d is hidden from the reader", (int) pid);
+    if (options.hidepid == MV_HIDEPID_NO_ACCESS && !exempt)
+      return mv_set_errno(error, EPERM, "process %d is hidden from the reader", (int) pid);
+    /* mm_access() asks only when there is an address space to protect:
+     * a kernel thread's smaps (empty) is everyone's. */
+    if (access == MV_ACCESS_PTRACE_READ && has_mm)
+      return mv_set_errno(error, EACCES, "the reader may not read process %d's memory",
+                          (int) pid);
+  }
+  *as = MV_READ_AS_DAEMON;
+  return TRUE;
+}
+
+/* Is @id (as the daemon sees it) mapped in the reader's user namespace
+ * (/proc/<reader>/uid_map or gid_map: "inside outside count" lines)? */
+static gboolean
+reader_maps_id(const MvReader *reader, const char *map, guint32 id)
+{
+  g_autoptr(GString) text = g_string_sized_new(256);
+  g_auto(GStrv) lines = NULL;
+
+  if (reader->tid <= 0 || !mv_proc_read(reader->tid, map, text, NULL))
+    return FALSE;
+  lines = g_strsplit(text->str, "\n", -1);
+  for (gsize i = 0; lines[i] != NULL; i++) {
+    guint64 inside, outside, count;
+    if (sscanf(lines[i], "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+               &inside, &outside, &count) == 3 &&
+        id >= outside && id - outside < count)
+      return TRUE;
+  }
+  return FALSE;
 }
 
 static gboolean
-in_user_namespace(pid_t pid, const char *ns_link)
+reader_may_override(const MvReader *reader, const struct stat *st)
 {
-  char link[64];
-
-  return ns_link[0] != '\0' && user_namespace_of(pid, link, sizeof link) &&
-         strcmp(link, ns_link) == 0;
+  if ((reader->cap_eff & MV_CAP_BIT(MV_CAP_DAC_OVERRIDE)) == 0)
+    return FALSE;
+  return !reader->foreign_userns || (reader_maps_id(reader, "uid_map", st->st_uid) &&
+                                     reader_maps_id(reader, "gid_map", st->st_gid));
 }
 
-struct MvCaller {
-  pid_t tid;                 /* the calling thread */
-  pid_t tgid;                /* its thread group, 0 until needed */
-  uid_t fsuid;
-  gid_t fsgid;
-  guint64 cap_prm;
-  gboolean has_ptrace_cap;   /* CAP_SYS_PTRACE in the effective set */
-  gboolean in_daemon_userns; /* ... and held in the daemon's user namespace */
-  char userns[64];           /* the caller's user namespace, when it has the cap */
-};
-
-MvCaller *
-mv_caller_new(const MvContext *ctx, GError **error)
+gboolean
+mv_reader_may_write(const MvReader *reader, const struct stat *st)
 {
-  guint64 cap_eff, cap_prm;
-  MvCaller *caller;
+  /* generic_permission(MAY_WRITE): the mode bits for the owner, the group
+   * or others, else CAP_DAC_OVERRIDE held in the reader's user namespace,
+   * counting only for a file whose owner and group that namespace maps
+   * (capable_wrt_inode_uidgid()). */
+  if (st->st_uid == reader->fsuid)
+    return (st->st_mode & S_IWUSR) != 0 || reader_may_override(reader, st);
+  if (reader_in_group(reader, st->st_gid))
+    return (st->st_mode & S_IWGRP) != 0 || reader_may_override(reader, st);
+  return (st->st_mode & S_IWOTH) != 0 || reader_may_override(reader, st);
+}
 
-  if (!thread_caps(ctx->caller_pid, &cap_eff, &cap_prm)) {
-    mv_set_errno(error, EACCES, "caller %d has gone", (int) ctx->caller_pid);
-    return NULL;
+gboolean
+mv_reader_enter(const MvReader *reader, pid_t pid, MvAccess access, MvReaderScope *scope,
+                GError **error)
+{
+  MvReadAs as = MV_READ_AS_READER;
+
+  scope->switched = FALSE;
+  if (pid > 0 && !mv_reader_decide(reader, pid, access, &as, error))
+    return FALSE;
+  if (as == MV_READ_AS_READER) {
+    if (!mv_reader_switch(reader, error))
+      return FALSE;
+    scope->switched = TRUE;
   }
-  caller = g_new0(MvCaller, 1);
-  caller->tid = ctx->caller_pid;
-  caller->fsuid = ctx->caller_uid;
-  caller->fsgid = ctx->caller_gid;
-  caller->cap_prm = cap_prm;
-  caller->has_ptrace_cap = (cap_eff & (G_GUINT64_CONSTANT(1) << MV_CAP_SYS_PTRACE)) != 0 &&
-                           user_namespace_of(ctx->caller_pid, caller->userns,
-                                             sizeof caller->userns);
-  caller->in_daemon_userns = caller->has_ptrace_cap &&
-                             strcmp(caller->userns, daemon_user_namespace()) == 0;
-  return caller;
+  return TRUE;
 }
 
 void
-mv_caller_free(MvCaller *caller)
+mv_reader_leave(MvReaderScope *scope)
 {
-  g_free(caller);
-}
-
-/* Is the caller a thread of process @pid? */
-static gboolean
-caller_in_thread_group(const MvCaller *caller, pid_t pid)
-{
-  char task_path[64];
-
-  if (caller->tid == pid)
-    return TRUE;
-  if (caller->tgid != 0)
-    return caller->tgid == pid;
-  g_snprintf(task_path, sizeof task_path, "/proc/%d/task/%d", (int) pid, (int) caller->tid);
-  return access(task_path, F_OK) == 0;
-}
-
-gboolean
-mv_caller_may_read_mm(const MvCaller *caller, pid_t pid, const MvStatus *target,
-                      GError **error)
-{
-  MvStatus target_status;
-  gboolean creds_match = TRUE;
-
-  /* CAP_SYS_PTRACE counts over everything the daemon sees when the caller
-   * holds it in the daemon's user namespace (normally the initial one), and
-   * over processes of the caller's own namespace otherwise. */
-  if (caller->has_ptrace_cap &&
-      (caller->in_daemon_userns || in_user_namespace(pid, caller->userns)))
-    return TRUE;
-  if (caller_in_thread_group(caller, pid))
-    return TRUE;
-
-  if (target == NULL) {
-    if (!mv_pid_load_status(pid, &target_status, error))
-      return FALSE;
-    target = &target_status;
-  }
-  for (int i = 0; i < 3; i++) {
-    creds_match = creds_match && target->uid[i] == caller->fsuid;
-    creds_match = creds_match && target->gid[i] == caller->fsgid;
-  }
-  if (!creds_match)
-    return mv_set_errno(error, EACCES, "process %d belongs to another user", (int) pid);
-
-  if (target->has_mm) {
-    char proc_file[48];
-    struct stat st;
-
-    /* task_dump_owner() gives a non-dumpable process's files (not its
-     * 0555 directory) to root. */
-    g_snprintf(proc_file, sizeof proc_file, "/proc/%d/status", (int) pid);
-    if (stat(proc_file, &st) != 0)
-      return mv_set_errno(error, ENOENT, "process %d has gone", (int) pid);
-    if (st.st_uid != target->uid[1] || st.st_gid != target->gid[1])
-      return mv_set_errno(error, EACCES, "process %d is not dumpable", (int) pid);
-  }
-
-  if ((target->cap_prm & ~caller->cap_prm) != 0)
-    return mv_set_errno(error, EACCES, "process %d holds capabilities the caller lacks",
-                        (int) pid);
-  return TRUE;
-}
-
-gboolean
-mv_access_may_read_mm(const MvContext *ctx, GError **error)
-{
-  g_autoptr(MvCaller) caller = mv_caller_new(ctx, error);
-
-  return caller != NULL && mv_caller_may_read_mm(caller, ctx->pid, NULL, error);
+  if (scope->switched)
+    mv_reader_restore();
+  scope->switched = FALSE;
 }

@@ -136,16 +136,18 @@ render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError *
 }
 
 #define STATUS_VALUE(name, member, help) \
-  MV_FILE(name, MV_ACCESS_ANY, render_status_value, offsetof(MvStatus, member), help)
+  MV_PID_FILE(name, MV_ACCESS_ANY, render_status_value, offsetof(MvStatus, member), "status", \
+              help)
 #define ROLLUP_VALUE(name, member, help) \
-  MV_FILE(name, MV_ACCESS_PTRACE_READ, render_rollup_value, offsetof(MvPidRollup, member), help)
+  MV_PID_FILE(name, MV_ACCESS_PTRACE_READ, render_rollup_value, offsetof(MvPidRollup, member), \
+              "smaps_rollup", help)
 #define RESIDENT_VALUE(name, member, help) \
-  MV_FILE(name, MV_ACCESS_PTRACE_READ, render_resident_value, \
-          offsetof(MvResident2x2, member), help)
+  MV_PID_FILE(name, MV_ACCESS_PTRACE_READ, render_resident_value, \
+              offsetof(MvResident2x2, member), "smaps", help)
 
 static const MvNode pid_entries[] = {
-  MV_FILE("comm", MV_ACCESS_ANY, render_comm, 0, "command name (as /proc/<pid>/comm)"),
-  MV_FILE("cmdline", MV_ACCESS_ANY, render_cmdline, 0,
+  MV_PID_FILE("comm", MV_ACCESS_ANY, render_comm, 0, "comm", "command name (as /proc/<pid>/comm)"),
+  MV_PID_FILE("cmdline", MV_ACCESS_ANY, render_cmdline, 0, "cmdline",
           "command line, arguments separated by spaces, one line"),
   STATUS_VALUE("rss", vm_rss, "resident set, bytes (status VmRSS: what ps/top show as RSS)"),
   STATUS_VALUE("vsz", vm_size, "virtual size, bytes (status VmSize)"),
@@ -167,11 +169,11 @@ static const MvNode pid_entries[] = {
                  "libraries, MAP_PRIVATE files"),
   RESIDENT_VALUE("file_shared", file_shared,
                  "resident pages of MAP_SHARED file mappings, SysV shm, memfd, /dev/shm, bytes"),
-  MV_FILE("cgroup", MV_ACCESS_ANY, mv_render_pid_cgroup, 0,
+  MV_PID_FILE("cgroup", MV_ACCESS_ANY, mv_render_pid_cgroup, 0, "cgroup",
           "the path of the process's memory cgroup (group processes by container)"),
-  MV_FILE("summary", MV_ACCESS_PTRACE_READ, render_summary, 0,
+  MV_PID_FILE("summary", MV_ACCESS_PTRACE_READ, render_summary, 0, "smaps",
           "all of the above from one read of smaps, as a table with human sizes"),
-  MV_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0,
+  MV_PID_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0, "smaps",
           "one row per mapped path and anonymous kind, columns in bytes, Path last "
           "(blanks escaped \\040), then a total row"),
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mv-pid-load.h"
 #include "mv-scan.h"
@@ -36,17 +37,51 @@ lookup_pid(const MvNode *dir, const char *name, MvContext *ctx, const MvNode **c
 {
   char proc_dir[32];
   struct stat st;
+  MvReaderScope scope;
   pid_t pid;
+  int errnum = 0;
 
   if (!mv_parse_pid_name(name, &pid))
     return TRUE; /* not a pid: ENOENT from the caller */
   g_snprintf(proc_dir, sizeof proc_dir, "/proc/%d", (int) pid);
-  /* Like /proc, a thread id resolves too (it shares the address space). */
+  /* Like /proc, a thread id resolves too (it shares the address space);
+   * looked up as the reader, so that a pid hidepid= hides is ENOENT. */
+  if (!mv_tree_enter_as_reader(ctx, pid, MV_ACCESS_ANY, &scope, error))
+    return FALSE;
   if (stat(proc_dir, &st) != 0)
+    errnum = errno;
+  mv_reader_leave(&scope);
+  if (errnum != 0)
     return mv_set_errno(error, ENOENT, "no process %d", (int) pid);
   ctx->pid = pid;
   *child = &mv_pid_dir;
   return TRUE;
+}
+
+static gint
+compare_pids(gconstpointer a, gconstpointer b)
+{
+  pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+
+  return (x > y) - (x < y);
+}
+
+void
+mv_add_reader_pid(const MvContext *ctx, GArray *pids)
+{
+  pid_t tgid = ctx->reader != NULL ? mv_reader_tgid(ctx->reader) : 0;
+  char proc_dir[32];
+
+  if (tgid <= 0)
+    return;
+  for (guint i = 0; i < pids->len; i++)
+    if (g_array_index(pids, pid_t, i) == tgid)
+      return;
+  g_snprintf(proc_dir, sizeof proc_dir, "/proc/%d", (int) tgid);
+  if (access(proc_dir, F_OK) != 0)
+    return;
+  g_array_append_val(pids, tgid);
+  g_array_sort(pids, compare_pids);
 }
 
 void
@@ -65,30 +100,39 @@ mv_foreach_pid(void (*func)(pid_t pid, gpointer user_data), gpointer user_data)
   closedir(proc);
 }
 
-typedef struct {
-  const MvContext *ctx;
-  MvListAddFunc add;
-  gpointer user_data;
-} ListPidsData;
-
 static void
-list_one_pid(pid_t pid, gpointer user_data)
+collect_pid(pid_t pid, gpointer user_data)
 {
-  ListPidsData *data = user_data;
-  MvContext child_ctx = *data->ctx;
-  char name[16];
-
-  child_ctx.pid = pid;
-  g_snprintf(name, sizeof name, "%d", (int) pid);
-  data->add(name, &mv_pid_dir, &child_ctx, data->user_data);
+  g_array_append_val((GArray *) user_data, pid);
 }
 
+/* The pids /proc lists to the reader (hidepid=), listed as the reader;
+ * then those the rule must decide (the daemon's own) are checked one by
+ * one. The entries are reported after switching back: adding one stats it
+ * as the reader again. */
 static void
 list_pids(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointer user_data)
 {
-  ListPidsData data = { ctx, add, user_data };
+  g_autoptr(GArray) pids = g_array_sized_new(FALSE, FALSE, sizeof(pid_t), 512);
+  MvReaderScope scope;
 
-  mv_foreach_pid(list_one_pid, &data);
+  if (!mv_tree_enter_as_reader(ctx, 0, MV_ACCESS_ANY, &scope, NULL))
+    return;
+  mv_foreach_pid(collect_pid, pids);
+  mv_reader_leave(&scope);
+  mv_add_reader_pid(ctx, pids);
+  for (guint i = 0; i < pids->len; i++) {
+    MvContext child_ctx = *ctx;
+    MvReadAs as;
+    char name[16];
+
+    child_ctx.pid = g_array_index(pids, pid_t, i);
+    if (ctx->reader != NULL &&
+        !mv_reader_decide(ctx->reader, child_ctx.pid, MV_ACCESS_ANY, &as, NULL))
+      continue;
+    g_snprintf(name, sizeof name, "%d", (int) child_ctx.pid);
+    add(name, &mv_pid_dir, &child_ctx, user_data);
+  }
 }
 
 static const MvDynamicChildren pid_children = { lookup_pid, list_pids };

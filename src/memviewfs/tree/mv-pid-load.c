@@ -49,8 +49,13 @@ mv_pid_load_rollup(pid_t pid, MvPidRollup *rollup, GError **error)
     mv_pid_rollup_from_values(&values, rollup);
     return TRUE;
   }
-  if (mv_error_errno(local_error) == ESRCH)
-    return has_no_address_space(pid, error);
+  if (mv_error_errno(local_error) == ESRCH) {
+    /* /proc's answer for a process without an address space (kernel
+     * thread, zombie) is ESRCH, and so is ours. */
+    if (!has_no_address_space(pid, error))
+      return FALSE;
+    return mv_set_errno(error, ESRCH, "process %d has no address space", (int) pid);
+  }
   if (mv_error_errno(local_error) == ENOENT)
     return mv_set_errno(error, ENOENT, "process %d has gone", (int) pid);
   g_propagate_error(error, g_steal_pointer(&local_error));

@@ -3,8 +3,9 @@
  * exact source, with the rules that keep a vanished process from ever
  * showing stale or partial numbers:
  *  - a process that is gone is ENOENT;
- *  - a process without an address space (kernel thread, zombie) has 0 in
- *    every memory value, as ps shows it;
+ *  - a process without an address space (kernel thread, zombie) has an
+ *    empty smaps (0 in every value derived from it) and ESRCH for
+ *    smaps_rollup, as /proc has;
  *  - smaps is read in several chunks by the kernel; a process that exits
  *    (or execs) meanwhile yields a truncated text, so after reading we check
  *    that the address space is still there and answer ENOENT if not. */
@@ -22,7 +23,8 @@ gboolean mv_pid_read(pid_t pid, const char *name, GString *out, GError **error);
 /* /proc/<pid>/status. */
 gboolean mv_pid_load_status(pid_t pid, MvStatus *status, GError **error);
 
-/* /proc/<pid>/smaps_rollup -> pss, uss, swap, retained_freed. */
+/* /proc/<pid>/smaps_rollup -> pss, uss, swap, retained_freed. ESRCH, as
+ * /proc's, for a process without an address space. */
 gboolean mv_pid_load_rollup(pid_t pid, MvPidRollup *rollup, GError **error);
 
 /* /proc/<pid>/smaps -> the 2x2 and the mappings table. The status read

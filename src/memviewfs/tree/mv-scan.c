@@ -8,20 +8,43 @@
 typedef struct {
   GArray *rows;        /* of MvScanRow */
   GArray *present;     /* of gboolean, parallel to rows */
-  const MvCaller *caller;
+  const MvReader *reader; /* NULL: read as the daemon */
   MvScanFlags flags;
   gint next;           /* next row index to take, atomically */
 } ScanJob;
 
-/* Loads one row; FALSE when the process is gone. */
+/* Makes this thread read @pid the way the reader must (switching
+ * credentials only when that changes). FALSE when /proc hides the process
+ * from the reader. */
 static gboolean
-scan_one(MvScanRow *row, const MvCaller *caller, MvScanFlags flags)
+read_as(const MvReader *reader, pid_t pid, MvAccess access, gboolean *switched)
+{
+  MvReadAs as = MV_READ_AS_DAEMON;
+
+  if (reader != NULL && !mv_reader_decide(reader, pid, access, &as, NULL))
+    return FALSE;
+  if (as == MV_READ_AS_DAEMON && *switched) {
+    mv_reader_restore();
+    *switched = FALSE;
+  } else if (as == MV_READ_AS_READER && !*switched) {
+    if (!mv_reader_switch(reader, NULL))
+      return FALSE;
+    *switched = TRUE;
+  }
+  return TRUE;
+}
+
+/* Loads one row as the reader; FALSE when the process is gone or /proc
+ * does not show it to the reader. */
+static gboolean
+scan_one(MvScanRow *row, const MvReader *reader, MvScanFlags flags, gboolean *switched)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!mv_pid_load_status(row->pid, &row->status, NULL))
+  if (!read_as(reader, row->pid, MV_ACCESS_ANY, switched) ||
+      !mv_pid_load_status(row->pid, &row->status, NULL))
     return FALSE;
-  row->readable = mv_caller_may_read_mm(caller, row->pid, &row->status, NULL);
+  row->readable = read_as(reader, row->pid, MV_ACCESS_PTRACE_READ, switched);
   if (!row->readable)
     return TRUE;
   if (flags & MV_SCAN_SMAPS) {
@@ -42,9 +65,11 @@ scan_one(MvScanRow *row, const MvCaller *caller, MvScanFlags flags)
   } else if (mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
     return TRUE;
   }
+  if (mv_error_errno(error) == ESRCH)
+    return TRUE; /* no address space (kernel thread, zombie): 0, as ps shows */
   if (mv_error_errno(error) == ENOENT)
     return FALSE; /* exited between the reads */
-  row->readable = FALSE; /* the kernel refused even the daemon (an LSM) */
+  row->readable = FALSE; /* refused to the reader (EACCES), as /proc refuses it */
   memset(&row->rollup, 0, sizeof row->rollup);
   memset(&row->resident, 0, sizeof row->resident);
   return TRUE;
@@ -54,43 +79,52 @@ static gpointer
 scan_worker(gpointer user_data)
 {
   ScanJob *job = user_data;
+  gboolean switched = FALSE;
 
   for (;;) {
     guint i = (guint) g_atomic_int_add(&job->next, 1);
     if (i >= job->rows->len)
       break;
     g_array_index(job->present, gboolean, i) =
-      scan_one(&g_array_index(job->rows, MvScanRow, i), job->caller, job->flags);
+      scan_one(&g_array_index(job->rows, MvScanRow, i), job->reader, job->flags, &switched);
   }
+  if (switched)
+    mv_reader_restore();
   return NULL;
 }
 
 static void
 collect_pid(pid_t pid, gpointer user_data)
 {
-  MvScanRow row = { .pid = pid };
-
-  g_array_append_val((GArray *) user_data, row);
+  g_array_append_val((GArray *) user_data, pid);
 }
 
 GArray *
 mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
 {
-  g_autoptr(MvCaller) caller = mv_caller_new(ctx, error);
+  g_autoptr(GArray) pids = g_array_sized_new(FALSE, FALSE, sizeof(pid_t), 512);
   g_autoptr(GArray) rows = g_array_sized_new(FALSE, TRUE, sizeof(MvScanRow), 512);
   g_autoptr(GArray) present = NULL;
   GArray *result;
   GThread *threads[16];
   guint n_threads;
   ScanJob job;
+  MvReaderScope scope;
 
-  if (caller == NULL)
+  /* The pids /proc lists to the reader (hidepid=). */
+  if (!mv_tree_enter_as_reader(ctx, 0, MV_ACCESS_ANY, &scope, error))
     return NULL;
-  mv_foreach_pid(collect_pid, rows);
+  mv_foreach_pid(collect_pid, pids);
+  mv_reader_leave(&scope);
+  mv_add_reader_pid(ctx, pids);
+  for (guint i = 0; i < pids->len; i++) {
+    MvScanRow row = { .pid = g_array_index(pids, pid_t, i) };
+    g_array_append_val(rows, row);
+  }
 
   present = g_array_sized_new(FALSE, TRUE, sizeof(gboolean), rows->len);
   g_array_set_size(present, rows->len);
-  job = (ScanJob) { rows, present, caller, flags, 0 };
+  job = (ScanJob) { rows, present, ctx->reader, flags, 0 };
   /* Two workers per CPU (this thread is one), none for a handful of pids:
    * the kernel's smaps walk sleeps now and then (mmap_lock, cond_resched),
    * and measured on 2 vCPUs with ~370 processes the scan takes 13 ms with

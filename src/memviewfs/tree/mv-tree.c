@@ -2,8 +2,10 @@
 /* Walking, stating, listing and rendering the node tables. */
 #include "mv-tree.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -67,11 +69,19 @@ mv_tree_stat(const MvNode *node, const MvContext *ctx, struct stat *st, GError *
      * already. */
     char proc_path[48];
     struct stat proc_st;
+    MvReaderScope scope;
+    int errnum = 0;
 
     g_snprintf(proc_path, sizeof proc_path,
                node->type == MV_NODE_DIR ? "/proc/%d" : "/proc/%d/status", (int) ctx->pid);
+    /* As the reader: hidepid= hides (ENOENT) or refuses (EPERM) as /proc. */
+    if (!mv_tree_enter_as_reader(ctx, ctx->pid, MV_ACCESS_ANY, &scope, error))
+      return FALSE;
     if (stat(proc_path, &proc_st) != 0)
-      return mv_set_errno(error, ENOENT, "process %d has gone", (int) ctx->pid);
+      errnum = errno;
+    mv_reader_leave(&scope);
+    if (errnum != 0)
+      return mv_set_errno(error, errnum, "%s: %s", proc_path, g_strerror(errnum));
     st->st_uid = proc_st.st_uid;
     st->st_gid = proc_st.st_gid;
     st->st_mtim = proc_st.st_mtim;
@@ -116,14 +126,77 @@ mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, GError **
 {
   if (node->type == MV_NODE_DIR)
     return mv_set_errno(error, EISDIR, "%s is a directory", node->name);
-  if (node->access == MV_ACCESS_PTRACE_READ && !mv_access_may_read_mm(ctx, error))
-    return FALSE;
+  MvReaderScope scope = { FALSE };
+  gboolean ok;
+
   g_string_truncate(out, 0);
-  if (!node->render(ctx, node, out, error)) {
+  /* Inside <pid>/ every /proc source is opened as the reader: the kernel
+   * decides what the reader may see. Outside, the tables that read every
+   * process (processes, metrics/) do the same per process. */
+  if (ctx->pid > 0 && !mv_tree_enter_as_reader(ctx, ctx->pid, node->access, &scope, error))
+    return FALSE;
+  ok = node->render(ctx, node, out, error);
+  mv_reader_leave(&scope);
+  if (!ok) {
     /* Never hand out half a file. */
     g_string_truncate(out, 0);
     return FALSE;
   }
+  return TRUE;
+}
+
+gboolean
+mv_tree_enter_as_reader(const MvContext *ctx, pid_t pid, MvAccess access, MvReaderScope *scope,
+                        GError **error)
+{
+  scope->switched = FALSE;
+  if (ctx->reader == NULL)
+    return TRUE;
+  return mv_reader_enter(ctx->reader, pid, access, scope, error);
+}
+
+gboolean
+mv_tree_check_truncate(const MvNode *node, const MvContext *ctx, GError **error)
+{
+  MvReaderScope scope;
+  char path[64 + 256];
+  int fd, errnum = 0;
+
+  if (ctx->reader == NULL)
+    return TRUE;
+  if (ctx->pid <= 0 || node->proc_source == NULL) {
+    /* as /proc/meminfo answers: a 0444 file of root's */
+    struct stat root_file = { .st_mode = S_IFREG | 0444 };
+
+    if (!mv_reader_may_write(ctx->reader, &root_file))
+      return mv_set_errno(error, EACCES, "%s: O_TRUNC needs write permission", node->name);
+    return TRUE;
+  }
+  g_snprintf(path, sizeof path, "/proc/%d/%s", (int) ctx->pid, node->proc_source);
+  if (!mv_tree_enter_as_reader(ctx, ctx->pid, node->access, &scope, error))
+    return FALSE;
+  if (!scope.switched) {
+    /* decided by the rule (the reader's own process, a reader in another
+     * user namespace): the write permission the source's mode gives */
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+      return mv_set_errno(error, ENOENT, "process %d has gone", (int) ctx->pid);
+    if (!mv_reader_may_write(ctx->reader, &st))
+      return mv_set_errno(error, EACCES, "%s: O_TRUNC needs write permission", node->name);
+    return TRUE;
+  }
+  /* /proc's answer to the same open: EACCES without write permission,
+   * and more (ESRCH for a kernel thread's smaps_rollup, EACCES for some
+   * processes even for root). Truncating a /proc file changes nothing. */
+  fd = open(path, O_RDONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    errnum = errno;
+  else
+    close(fd);
+  mv_reader_leave(&scope);
+  if (errnum != 0)
+    return mv_set_errno(error, errnum, "%s: O_TRUNC: %s", path, g_strerror(errnum));
   return TRUE;
 }
 

@@ -28,12 +28,17 @@ typedef enum {
   MV_ACCESS_PTRACE_READ, /* like /proc/<pid>/smaps: PTRACE_MODE_READ on the process */
 } MvAccess;
 
+typedef struct MvReader MvReader;
+
 /* Who asks, and about which process. */
 typedef struct {
   pid_t caller_pid; /* the calling thread (as FUSE reports it) */
   uid_t caller_uid; /* the caller's fsuid */
   gid_t caller_gid; /* the caller's fsgid */
   pid_t pid;        /* the process of a <pid>/ subtree, 0 elsewhere */
+  /* The caller's credentials, with which /proc/<pid> is read (see
+   * mv-access.c); NULL reads as the daemon itself (in-process tests). */
+  const MvReader *reader;
 } MvContext;
 
 typedef struct MvNode MvNode;
@@ -66,6 +71,7 @@ struct MvNode {
   const MvNode *alias;        /* an entry standing for a directory defined in
                                * another file (C cannot copy it into a table) */
   const char *help;           /* one line, shown in the root README */
+  const char *proc_source;    /* in <pid>/: the /proc/<pid>/ file it is read from */
 };
 
 /* The node an entry stands for (itself, or its alias). */
@@ -78,6 +84,10 @@ mv_node_target(const MvNode *node)
 #define MV_FILE(name_, access_, render_, arg_, help_) \
   { .name = (name_), .type = MV_NODE_FILE, .access = (access_), .render = (render_), \
     .arg = (arg_), .help = (help_) }
+/* A file of <pid>/ read from /proc/<pid>/<source_>. */
+#define MV_PID_FILE(name_, access_, render_, arg_, source_, help_) \
+  { .name = (name_), .type = MV_NODE_FILE, .access = (access_), .render = (render_), \
+    .arg = (arg_), .help = (help_), .proc_source = (source_) }
 #define MV_LINK(name_, render_, help_) \
   { .name = (name_), .type = MV_NODE_LINK, .access = MV_ACCESS_ANY, .render = (render_), \
     .help = (help_) }
@@ -108,6 +118,10 @@ void mv_tree_list(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gp
 /* Checks @node's access rule for @ctx's caller and renders it into @out:
  * what open() does. EACCES exactly where /proc would refuse. */
 gboolean mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, GError **error);
+
+/* Refuses open(O_TRUNC) as /proc refuses it to the caller: inside <pid>/
+ * by opening the node's /proc source that way as the reader. */
+gboolean mv_tree_check_truncate(const MvNode *node, const MvContext *ctx, GError **error);
 
 /* ---- shared pieces used by the node tables ---------------------------- */
 
@@ -140,23 +154,60 @@ void mv_render_value(GString *out, guint64 value);
  * kept, so the cell reads exactly as the kernel's path with blanks escaped. */
 void mv_render_escaped(GString *out, const char *text, gsize len, gboolean kernel_escaped);
 
-/* Access: may the caller of @ctx read /proc/<ctx->pid>/smaps?
- * (ptrace_may_access(PTRACE_MODE_READ_FSCREDS), see mv-access.c.) */
-gboolean mv_access_may_read_mm(const MvContext *ctx, GError **error);
+/* ---- reading as the reader (mv-access.c) -------------------------------- */
 
-/* The same decision for many targets (the processes table): the caller's
- * credentials are read once. */
-typedef struct MvCaller MvCaller;
-MvCaller *mv_caller_new(const MvContext *ctx, GError **error);
-void mv_caller_free(MvCaller *caller);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvCaller, mv_caller_free)
-/* @target is the parsed /proc/<pid>/status of the target, or NULL to have
- * it read when the decision needs it. */
-gboolean mv_caller_may_read_mm(const MvCaller *caller, pid_t pid, const MvStatus *target,
-                               GError **error);
+/* The credentials of a FUSE caller, as the kernel would judge them: fsuid,
+ * fsgid, supplementary groups, effective capabilities, user namespace and
+ * thread group (from /proc/<caller>/status and ns/user). A caller the
+ * daemon cannot see (FUSE pid 0) is known by fsuid/fsgid only. */
+MvReader *mv_reader_new(const MvContext *ctx, GError **error);
+void mv_reader_free(MvReader *reader);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvReader, mv_reader_free)
+
+/* The reader's process (0: unknown). /proc lists it to the reader even
+ * where the reader's credentials alone would not (hidepid=, non-dumpable):
+ * listings add it. */
+pid_t mv_reader_tgid(const MvReader *reader);
+
+typedef enum {
+  MV_READ_AS_READER, /* open /proc/<pid> with the reader's credentials: the kernel decides */
+  MV_READ_AS_DAEMON, /* decided here already (allowed): open as the daemon */
+} MvReadAs;
+
+/* How this thread must read /proc/<pid> for @reader, for a node of
+ * @access. FALSE with the errno /proc would give (ENOENT for a process
+ * hidepid= hides, EACCES...) where the explicit rule (the reader's own or
+ * the daemon's process, a reader in another user namespace) refuses. */
+gboolean mv_reader_decide(const MvReader *reader, pid_t pid, MvAccess access, MvReadAs *as,
+                          GError **error);
+
+/* Switches this thread to @reader's credentials (fsuid, fsgid, groups,
+ * effective capabilities); mv_reader_restore() switches back. */
+gboolean mv_reader_switch(const MvReader *reader, GError **error);
+void mv_reader_restore(void);
+
+/* mv_reader_decide() then mv_reader_switch() when the kernel decides;
+ * @pid 0: no process (a /proc file outside <pid>/), always switched. */
+typedef struct {
+  gboolean switched;
+} MvReaderScope;
+gboolean mv_reader_enter(const MvReader *reader, pid_t pid, MvAccess access,
+                         MvReaderScope *scope, GError **error);
+/* The same for @ctx's reader and @pid (no switch when ctx->reader is NULL). */
+gboolean mv_tree_enter_as_reader(const MvContext *ctx, pid_t pid, MvAccess access,
+                                 MvReaderScope *scope, GError **error);
+void mv_reader_leave(MvReaderScope *scope);
+
+/* Would the kernel give the reader write permission on a file of @st's
+ * owner, group and mode (what open(O_TRUNC) asks)? */
+gboolean mv_reader_may_write(const MvReader *reader, const struct stat *st);
 
 /* A pid as /proc spells it: decimal digits, no sign, no leading zero. */
 gboolean mv_parse_pid_name(const char *name, pid_t *pid);
+
+/* Adds the reader's own process to @pids (ascending pid_t) when listing
+ * as the reader left it out. */
+void mv_add_reader_pid(const MvContext *ctx, GArray *pids);
 
 /* Calls @func for every process in /proc, in /proc's order (ascending). */
 void mv_foreach_pid(void (*func)(pid_t pid, gpointer user_data), gpointer user_data);

@@ -1,0 +1,544 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Access matrix: memviewfs must give every reader exactly what /proc gives
+that reader, file by file, process by process.
+
+Readers (each a forked child of this test that sets its own credentials, so
+that a capability held only in the permitted set survives: exec would drop
+it): root; root without capabilities; an ordinary user; the same user with
+capabilities in its permitted set only; the same user inside a new user
+namespace (root there, with every capability of that namespace).
+
+Targets: a root process; a non-dumpable root process without capabilities;
+the user's own process; its non-dumpable one; its process holding a
+capability in the permitted set; another user's; a setuid-root program run
+by the user; a program with a file capability (setcap) run by the user; a
+kernel thread; the daemon itself.
+
+For every reader x target x file of <pid>/ (and the target's row of
+`processes` and of `metrics/memviewfs.prom`) the reader reads the mounted
+file and the /proc file it derives from; the outcomes (readable, or the
+errno) must be the same. Printed: cells, leaks (memviewfs shows what /proc
+refuses), over-refusals (it refuses what /proc shows), other differences.
+
+Then a hidepid=2 /proc in a private mount namespace with the tree mounted
+there: an ordinary user sees in the tree exactly the pids /proc shows it
+(listing, lookup, `processes`, `metrics/`), and a member of the gid= group
+sees them all.
+
+The users are created here and removed afterwards.
+
+Run by meson (suite 'mount'): test_access.py MEMVIEWFS
+"""
+import ctypes
+import errno
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+MEMVIEWFS = None
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+# linux/capability.h, linux/prctl.h, sched.h
+CAP_NET_RAW = 13
+CAP_SYS_PTRACE = 19
+PR_SET_DUMPABLE = 4
+PR_SET_KEEPCAPS = 8
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+SYS_CAPSET = 126  # x86_64
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+USERS = ("mvacc-a", "mvacc-b")
+
+# Which /proc/<pid>/ file each file of <pid>/ is read from.
+PROC_SOURCE = {
+    "comm": "comm", "cmdline": "cmdline", "rss": "status", "vsz": "status",
+    "pss": "smaps_rollup", "uss": "smaps_rollup", "swap": "smaps_rollup",
+    "retained_freed": "smaps_rollup", "anon_private": "smaps", "anon_shared": "smaps",
+    "file_private": "smaps", "file_shared": "smaps", "cgroup": "cgroup",
+    "summary": "smaps", "mappings": "smaps",
+}
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def check(ret, what):
+    if ret != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"{what}: {os.strerror(e)}")
+
+
+def capset(effective, permitted):
+    header = CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (CapData * 2)()
+    for i in range(2):
+        data[i].effective = (effective >> (32 * i)) & 0xffffffff
+        data[i].permitted = (permitted >> (32 * i)) & 0xffffffff
+    check(LIBC.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
+
+
+def prctl(option, arg):
+    check(LIBC.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl {option}")
+
+
+def become(uid, gid, keep_caps=False, dumpable=True):
+    """Takes uid/gid like a login would. The uid change makes the process
+    non-dumpable (commit_creds()); a user's processes normally are, after
+    exec: so, unless told otherwise, this one is made dumpable again."""
+    if keep_caps:
+        prctl(PR_SET_KEEPCAPS, 1)
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if dumpable:
+        prctl(PR_SET_DUMPABLE, 1)
+
+
+def enter_user_namespace(uid, gid):
+    check(LIBC.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"0 {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"0 {gid} 1")
+
+
+def in_child(setup, work):
+    """Runs setup() then work() in a forked child; returns work()'s JSON result."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            setup()
+            data = json.dumps(work()).encode()
+            while data:
+                data = data[os.write(w, data):]
+        except BaseException as e:  # report anything, never return into unittest
+            os.write(w, json.dumps({"error": repr(e)}).encode())
+            code = 1
+        os._exit(code)
+    os.close(w)
+    chunks = []
+    while True:
+        chunk = os.read(r, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(r)
+    os.waitpid(pid, 0)
+    result = json.loads(b"".join(chunks))
+    if isinstance(result, dict) and "error" in result:
+        raise RuntimeError(result["error"])
+    return result
+
+
+def outcome(path):
+    """'ok' or the errno of open+read, as `cat` sees it."""
+    try:
+        with open(path, "rb") as f:
+            while f.read(65536):
+                pass
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def opens(path):
+    """May the reader open it? ESRCH is no refusal: the process has no
+    address space (a kernel thread), and the table shows it 0, as ps does."""
+    try:
+        os.close(os.open(path, os.O_RDONLY))
+        return True
+    except OSError as e:
+        return e.errno == errno.ESRCH
+
+
+def processes_rows(mnt):
+    try:
+        with open(f"{mnt}/processes") as f:
+            lines = f.read().splitlines()[1:]
+    except OSError as e:
+        return {"error": e.errno}
+    return {int(line.split()[0]): line.split()[4] for line in lines}
+
+
+def metrics_rows(mnt):
+    rows = {}
+    try:
+        with open(f"{mnt}/metrics/memviewfs.prom") as f:
+            text = f.read()
+    except OSError as e:
+        return {"error": e.errno}
+    for m in re.finditer(r'^memviewfs_process_(rss|pss)_bytes\{pid="(\d+)"', text, re.M):
+        rows.setdefault(int(m.group(2)), set()).add(m.group(1))
+    return {pid: sorted(kinds) for pid, kinds in rows.items()}
+
+
+def read_cells(mnt, pids):
+    """The matrix row of one reader: {pid: {file: [tree outcome, /proc outcome]}}."""
+    procs = processes_rows(mnt)
+    metrics = metrics_rows(mnt)
+    out = {}
+    for pid in pids:
+        cells = {}
+        for name, source in PROC_SOURCE.items():
+            cells[name] = [outcome(f"{mnt}/{pid}/{name}"), outcome(f"/proc/{pid}/{source}")]
+        # processes: the row is there when /proc shows the reader the
+        # process's status; its pss is a number when the reader may open
+        # smaps_rollup (a kernel thread's says ESRCH: 0, as ps shows).
+        status_ok = outcome(f"/proc/{pid}/status") == "ok"
+        expected = ("absent" if not status_ok else
+                    "value" if opens(f"/proc/{pid}/smaps_rollup") else "dash")
+        if "error" in procs:
+            got = "error"
+        elif pid not in procs:
+            got = "absent"
+        else:
+            got = "dash" if procs[pid] == "-" else "value"
+        cells["processes"] = [got, expected]
+        expected = ("absent" if not status_ok else
+                    "pss" if outcome(f"/proc/{pid}/smaps") == "ok" else "rss-only")
+        if "error" in metrics:
+            got = "error"
+        elif pid not in metrics:
+            got = "absent"
+        else:
+            got = "pss" if "pss" in metrics[pid] else "rss-only"
+        cells["metrics"] = [got, expected]
+        out[pid] = cells
+    return out
+
+
+RANK = {"ok": 2, "value": 2, "pss": 2, "dash": 1, "rss-only": 1, "absent": 0}
+
+
+def classify(tree, proc):
+    """'same', 'leak' (tree shows more), 'over' (tree refuses more) or 'differs'."""
+    if tree == proc:
+        return "same"
+    t, p = RANK.get(tree, 0), RANK.get(proc, 0)
+    if t > p:
+        return "leak"
+    if t < p:
+        return "over"
+    return "differs"
+
+
+def pause_forever(setup):
+    """A target process: forked, sets itself up, then sleeps until killed."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            setup()
+            os.write(w, b"ok")
+            os.close(w)
+            while True:
+                signal.pause()
+        finally:
+            os._exit(1)
+    os.close(w)
+    ready = os.read(r, 2)
+    os.close(r)
+    if ready != b"ok":
+        raise RuntimeError("target setup failed")
+    return pid
+
+
+def start_daemon(mountpoint, *args):
+    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", "allow_other", *args, mountpoint],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(500):
+        if os.path.ismount(mountpoint):
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError("memviewfs exited: " + proc.stderr.read())
+        time.sleep(0.01)
+    proc.kill()
+    raise RuntimeError("memviewfs did not mount")
+
+
+def stop_daemon(proc, mountpoint):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        subprocess.run(["fusermount3", "-u", "-z", mountpoint])
+        raise
+
+
+class Users:
+    def __init__(self):
+        self.ids = {}
+
+    def create(self):
+        for name in USERS:
+            subprocess.run(["userdel", name], stderr=subprocess.DEVNULL)
+            subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
+                            "--shell", "/usr/sbin/nologin", name], check=True)
+            uid = int(subprocess.run(["id", "-u", name], capture_output=True, text=True,
+                                     check=True).stdout)
+            gid = int(subprocess.run(["id", "-g", name], capture_output=True, text=True,
+                                     check=True).stdout)
+            self.ids[name] = (uid, gid)
+
+    def remove(self):
+        for name in self.ids:
+            subprocess.run(["userdel", name], check=False)
+
+
+class TestAccess(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.users = Users()
+        cls.users.create()
+        cls.tmp = tempfile.mkdtemp(prefix="memviewfs-access-")
+        os.chmod(cls.tmp, 0o755)
+        cls.mnt = os.path.join(cls.tmp, "mnt")
+        os.mkdir(cls.mnt)
+        cls.daemon = start_daemon(cls.mnt)
+
+    @classmethod
+    def tearDownClass(cls):
+        code = stop_daemon(cls.daemon, cls.mnt)
+        shutil.rmtree(cls.tmp)
+        cls.users.remove()
+        assert code == 0, f"daemon exited {code}"
+
+    def spawn(self, argv):
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+        self.addCleanup(lambda: (proc.kill(), proc.wait()))
+        return proc.pid
+
+    def target(self, setup):
+        pid = pause_forever(setup)
+        self.addCleanup(lambda: (os.kill(pid, signal.SIGKILL), os.waitpid(pid, 0)))
+        return pid
+
+    def copy_program(self, name):
+        path = os.path.join(self.tmp, name)
+        shutil.copy(shutil.which("sleep"), path)
+        os.chmod(path, 0o755)
+        return path
+
+    def wait_exec(self, pid, comm):
+        for _ in range(500):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() == comm:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.01)
+        raise RuntimeError(f"{pid} did not exec {comm}")
+
+    def targets(self):
+        a_uid, a_gid = self.users.ids["mvacc-a"]
+        b_uid, b_gid = self.users.ids["mvacc-b"]
+        as_a = ["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups"]
+        as_b = ["setpriv", f"--reuid={b_uid}", f"--regid={b_gid}", "--clear-groups"]
+
+        suid = self.copy_program("suid-sleep")
+        os.chmod(suid, 0o4755)
+        filecap = self.copy_program("cap-sleep")
+        subprocess.run(["setcap", "cap_net_raw+ep", filecap], check=True)
+
+        def nodump_root():
+            capset(0, 0)
+            prctl(PR_SET_DUMPABLE, 0)
+
+        def user_nodump():
+            become(a_uid, a_gid, dumpable=False)
+
+        def user_permitted_cap():
+            become(a_uid, a_gid, keep_caps=True)
+            capset(0, 1 << CAP_NET_RAW)
+
+        targets = {
+            "root": self.spawn(["sleep", "600"]),
+            "root-nodump": self.target(nodump_root),
+            "user": self.spawn([*as_a, "sleep", "600"]),
+            "user-nodump": self.target(user_nodump),
+            "user-capprm": self.target(user_permitted_cap),
+            "other-user": self.spawn([*as_b, "sleep", "600"]),
+            "setuid-root": self.spawn([*as_a, suid, "600"]),
+            "file-cap": self.spawn([*as_a, filecap, "600"]),
+            "kthread": 2,
+            "daemon": self.daemon.pid,
+        }
+        self.wait_exec(targets["setuid-root"], "suid-sleep")
+        self.wait_exec(targets["file-cap"], "cap-sleep")
+        for pid in (targets["user"], targets["other-user"]):
+            self.wait_exec(pid, "sleep")
+        return targets
+
+    def readers(self):
+        a_uid, a_gid = self.users.ids["mvacc-a"]
+
+        def root_nocaps():
+            capset(0, 0)
+
+        def user():
+            become(a_uid, a_gid)
+
+        def user_permitted_caps():
+            become(a_uid, a_gid, keep_caps=True)
+            capset(0, (1 << CAP_SYS_PTRACE) | (1 << CAP_NET_RAW))
+
+        def user_in_userns():
+            become(a_uid, a_gid)
+            enter_user_namespace(a_uid, a_gid)
+
+        return {"root": lambda: None, "root-nocaps": root_nocaps, "user": user,
+                "user-capprm": user_permitted_caps, "user-in-userns": user_in_userns}
+
+    def test_matrix(self):
+        targets = self.targets()
+        pids = list(targets.values())
+        counts = {"same": 0, "leak": 0, "over": 0, "differs": 0}
+        wrong = []
+        for reader, setup in self.readers().items():
+            try:
+                cells = in_child(setup, lambda: read_cells(self.mnt, pids))
+            except RuntimeError as e:
+                raise RuntimeError(f"reader {reader}: {e}") from None
+            for target, pid in targets.items():
+                for name, (tree, proc) in cells[str(pid)].items():
+                    kind = classify(tree, proc)
+                    counts[kind] += 1
+                    if kind != "same":
+                        wrong.append(f"{reader:>14} {target:>12} {name:>15}: "
+                                     f"memviewfs {tree}, /proc {proc} ({kind})")
+        cells = sum(counts.values())
+        print(f"access matrix: {len(self.readers())} readers x {len(targets)} targets x "
+              f"{len(PROC_SOURCE) + 2} files = {cells} cells; leaks {counts['leak']}, "
+              f"over-refusals {counts['over']}, other differences {counts['differs']}")
+        for line in wrong:
+            print("  " + line)
+        self.assertEqual(cells, 5 * 10 * (len(PROC_SOURCE) + 2))
+        self.assertEqual(wrong, [])
+
+    def test_o_trunc_as_proc(self):
+        """open(O_RDONLY|O_TRUNC) answers as /proc answers the same reader."""
+        a_uid, a_gid = self.users.ids["mvacc-a"]
+        own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
+                          "sleep", "600"])
+        self.wait_exec(own, "sleep")
+
+        def trunc(path):
+            try:
+                os.close(os.open(path, os.O_RDONLY | os.O_TRUNC))
+                return "ok"
+            except OSError as e:
+                return errno.errorcode[e.errno]
+
+        def work():
+            out = []
+            for pid in (own, os.getpid(), 1, 2):
+                for name, source in PROC_SOURCE.items():
+                    out.append([f"{pid}/{name}", trunc(f"{self.mnt}/{pid}/{name}"),
+                                trunc(f"/proc/{pid}/{source}")])
+            out.append(["system/free", trunc(f"{self.mnt}/system/free"),
+                        trunc("/proc/meminfo")])
+            out.append(["processes", trunc(f"{self.mnt}/processes"), trunc("/proc/meminfo")])
+            return out
+
+        refused = 0
+        for reader, setup in self.readers().items():
+            for name, tree, proc in in_child(setup, work):
+                self.assertEqual(tree, proc, f"{reader}: O_TRUNC on {name}")
+                refused += tree != "ok"
+        self.assertGreater(refused, 0)  # non-root readers are refused
+
+    def test_hidepid(self):
+        """hidepid=2 in a private mount namespace: the tree shows a reader the
+        pids /proc shows it; gid= exempts its group."""
+        a_uid, a_gid = self.users.ids["mvacc-a"]
+        b_uid, b_gid = self.users.ids["mvacc-b"]
+        own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
+                          "sleep", "600"])
+        other = self.spawn(["sleep", "600"])
+        mnt = os.path.join(self.tmp, "hidepid-mnt")
+        os.mkdir(mnt)
+
+        def listing(path):
+            return sorted(int(n) for n in os.listdir(path) if n.isdigit())
+
+        def visible_pids():
+            proc = listing("/proc")
+            tree = listing(mnt)
+            me = os.getpid()
+            looked_up = {pid: os.path.exists(f"{mnt}/{pid}") for pid in (own, other, 1, me)}
+            proc_looked_up = {pid: os.path.exists(f"/proc/{pid}")
+                              for pid in (own, other, 1, me)}
+            processes = sorted(processes_rows(mnt))
+            metrics = sorted(metrics_rows(mnt))
+            # The reader's own pid and the processes that come and go while
+            # it lists are compared by set difference below.
+            return {"proc": proc, "tree": tree, "processes": processes, "metrics": metrics,
+                    "me": me, "lookup": [looked_up[p] for p in (own, other, 1, me)],
+                    "proc_lookup": [proc_looked_up[p] for p in (own, other, 1, me)]}
+
+        def scenario():
+            check(LIBC.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+            subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+            subprocess.run(["mount", "-t", "proc", "-o", f"hidepid=2,gid={b_gid}", "proc",
+                            "/proc"], check=True)
+            daemon = start_daemon(mnt)
+            try:
+                # a is not dumpable (a setuid program, say): /proc still
+                # shows it its own process, and so must the tree.
+                return {
+                    "a": in_child(lambda: become(a_uid, a_gid, dumpable=False), visible_pids),
+                    "b": in_child(lambda: become(b_uid, b_gid), visible_pids),
+                    "daemon": daemon.pid,
+                }
+            finally:
+                stop_daemon(daemon, mnt)
+
+        result = in_child(lambda: None, scenario)
+        a, b = result["a"], result["b"]
+        # The daemon's and the readers' own short-lived processes may differ
+        # between two listings; other users' long-lived processes may not.
+        for who, seen in (("a", a), ("b", b)):
+            for view in ("tree", "processes", "metrics"):
+                extra = set(seen[view]) - set(seen["proc"])
+                self.assertFalse(extra & {1, other, own, self.daemon.pid, result["daemon"]},
+                                 f"{who}: {view} shows {sorted(extra)} that /proc hides")
+                missing = set(seen["proc"]) - set(seen[view])
+                self.assertFalse(missing & {1, other, own, seen["me"]},
+                                 f"{who}: {view} lacks {sorted(missing)} that /proc shows")
+            self.assertEqual(seen["lookup"], seen["proc_lookup"], who)
+        self.assertLess(len(a["proc"]), len(b["proc"]))  # hidepid did hide
+        self.assertIn(own, a["tree"])
+        self.assertIn(a["me"], a["proc"])
+        self.assertIn(a["me"], a["tree"])
+        self.assertNotIn(other, a["tree"])
+        self.assertIn(other, b["tree"])  # gid= exempts b
+        print(f"hidepid=2: user sees {len(a['proc'])} pids in /proc and {len(a['tree'])} in "
+              f"the tree; the gid= member {len(b['proc'])} and {len(b['tree'])}")
+
+
+if __name__ == "__main__":
+    MEMVIEWFS = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
