@@ -470,6 +470,52 @@ class TestAccess(unittest.TestCase):
                 refused += tree != "ok"
         self.assertGreater(refused, 0)  # non-root readers are refused
 
+    def test_reader_outside_the_daemons_pid_namespace(self):
+        """A daemon in a new PID namespace sees its callers from outside as
+        pid 0: they are judged by uid/gid only, never with the daemon's own
+        capabilities."""
+        a_uid, a_gid = self.users.ids["mvacc-a"]
+        own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
+                          "sleep", "600"])
+        root = self.spawn(["sleep", "600"])
+
+        def with_permitted_cap():
+            become(a_uid, a_gid, keep_caps=True)
+            capset(0, 1 << CAP_NET_RAW)
+
+        own_cap = self.target(with_permitted_cap)
+        self.wait_exec(own, "sleep")
+        mnt = os.path.join(self.tmp, "pidns-mnt")
+        os.mkdir(mnt)
+        # unshare -p -f: the daemon is pid 1 of a new PID namespace, in our
+        # mount namespace and our /proc, so we reach its mount from outside.
+        daemon = subprocess.Popen(["unshare", "--pid", "--fork", MEMVIEWFS, "-f", "-o",
+                                   "allow_other", mnt], stderr=subprocess.PIPE, text=True)
+        try:
+            for _ in range(500):
+                if os.path.ismount(mnt):
+                    break
+                time.sleep(0.01)
+            self.assertTrue(os.path.ismount(mnt))
+
+            def work():
+                return {str(pid): [[outcome(f"{mnt}/{pid}/{name}"),
+                                    outcome(f"/proc/{pid}/{source}")]
+                                   for name, source in (("pss", "smaps_rollup"),
+                                                        ("mappings", "smaps"))]
+                        for pid in (own, root, own_cap)}
+
+            seen = in_child(lambda: become(a_uid, a_gid), work)
+        finally:
+            subprocess.run(["fusermount3", "-u", mnt], check=False)
+            daemon.wait(timeout=10)
+        for pid in (own, root, own_cap):
+            for tree, proc in seen[str(pid)]:
+                self.assertEqual(tree, proc, f"pid {pid}")
+        self.assertEqual(seen[str(root)][0][0], "EACCES")
+        self.assertEqual(seen[str(own_cap)][0][0], "EACCES")
+        self.assertEqual(seen[str(own)][0][0], "ok")
+
     def test_hidepid(self):
         """hidepid=2 in a private mount namespace: the tree shows a reader the
         pids /proc shows it; gid= exempts its group."""
