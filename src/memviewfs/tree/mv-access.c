@@ -221,13 +221,26 @@ mv_reader_new(const MvContext *ctx, GError **error)
     mv_set_errno(error, EACCES, "caller %d has gone", (int) ctx->caller_pid);
     return NULL;
   }
-  reader->groups = g_new0(gid_t, MV_MAX_GROUPS);
-  if (!mv_status_parse_groups(text->str, text->len, reader->groups, MV_MAX_GROUPS,
-                              &reader->n_groups, &local_error)) {
-    mv_set_errno(error, EACCES, "caller %d: %s", (int) ctx->caller_pid, local_error->message);
-    return NULL;
+  {
+    /* A few groups on the stack (every request makes a reader); the
+     * kernel's maximum only for a reader that has more. */
+    gid_t few[64];
+    g_autofree gid_t *many = NULL;
+    gid_t *groups = few;
+
+    if (!mv_status_parse_groups(text->str, text->len, few, G_N_ELEMENTS(few),
+                                &reader->n_groups, NULL)) {
+      groups = many = g_new(gid_t, MV_MAX_GROUPS);
+      if (!mv_status_parse_groups(text->str, text->len, many, MV_MAX_GROUPS,
+                                  &reader->n_groups, &local_error)) {
+        mv_set_errno(error, EACCES, "caller %d: %s", (int) ctx->caller_pid,
+                     local_error->message);
+        return NULL;
+      }
+    }
+    reader->groups = g_new(gid_t, MAX(reader->n_groups, 1));
+    memcpy(reader->groups, groups, reader->n_groups * sizeof(gid_t));
   }
-  reader->groups = g_renew(gid_t, reader->groups, MAX(reader->n_groups, 1));
   reader->tid = ctx->caller_pid;
   reader->tgid = status.tgid;
   /* FUSE's uid/gid are the caller's fsuid/fsgid; status agrees unless the
@@ -401,18 +414,33 @@ load_proc_mount_options(MvProcMountOptions *options)
          mv_mountinfo_parse_proc_options(text->str, text->len, "/proc", options, NULL);
 }
 
+/* Is @pid a thread of process @tgid? @pid_is_process: it came from a
+ * listing of /proc, which has processes only. */
+static gboolean
+in_process(pid_t tgid, pid_t pid, gboolean pid_is_process)
+{
+  return pid_is_process ? pid == tgid : in_thread_group(tgid, pid);
+}
+
 gboolean
 mv_reader_decide(const MvReader *reader, pid_t pid, MvAccess access, MvReadAs *as,
                  GError **error)
 {
+  return mv_reader_decide_full(reader, pid, FALSE, access, as, error);
+}
+
+gboolean
+mv_reader_decide_full(const MvReader *reader, pid_t pid, gboolean pid_is_process,
+                      MvAccess access, MvReadAs *as, GError **error)
+{
   MvProcMountOptions options = { MV_HIDEPID_OFF, FALSE, 0 };
   gboolean may_read_mm, has_mm, exempt;
 
-  if (reader->tgid != 0 && in_thread_group(reader->tgid, pid)) {
+  if (reader->tgid != 0 && in_process(reader->tgid, pid, pid_is_process)) {
     *as = MV_READ_AS_DAEMON; /* the kernel lets a process read itself */
     return TRUE;
   }
-  if (!reader->foreign_userns && !in_thread_group(getpid(), pid)) {
+  if (!reader->foreign_userns && !in_process(getpid(), pid, pid_is_process)) {
     *as = MV_READ_AS_READER;
     return TRUE;
   }

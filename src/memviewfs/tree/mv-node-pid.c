@@ -138,9 +138,11 @@ render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError *
 #define STATUS_VALUE(name, member, help) \
   MV_PID_FILE(name, MV_ACCESS_ANY, render_status_value, offsetof(MvStatus, member), "status", \
               help)
+/* A process without an address space (kernel thread, zombie) has none of
+ * these: ESRCH, as its smaps_rollup answers. */
 #define ROLLUP_VALUE(name, member, help) \
   MV_PID_FILE(name, MV_ACCESS_PTRACE_READ, render_rollup_value, offsetof(MvPidRollup, member), \
-              "smaps_rollup", help)
+              "smaps_rollup", help " (ESRCH without an address space, as smaps_rollup)")
 #define RESIDENT_VALUE(name, member, help) \
   MV_PID_FILE(name, MV_ACCESS_PTRACE_READ, render_resident_value, \
               offsetof(MvResident2x2, member), "smaps", help)

@@ -128,7 +128,7 @@ list_pids(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointer u
 
     child_ctx.pid = g_array_index(pids, pid_t, i);
     if (ctx->reader != NULL &&
-        !mv_reader_decide(ctx->reader, child_ctx.pid, MV_ACCESS_ANY, &as, NULL))
+        !mv_reader_decide_full(ctx->reader, child_ctx.pid, TRUE, MV_ACCESS_ANY, &as, NULL))
       continue;
     g_snprintf(name, sizeof name, "%d", (int) child_ctx.pid);
     add(name, &mv_pid_dir, &child_ctx, user_data);

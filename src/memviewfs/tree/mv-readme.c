@@ -41,18 +41,23 @@ static const char readme_rules[] =
   "summary shows all of them from one smaps read.\n"
   "\n"
   "ACCESS\n"
-  "Like /proc: a process's directory belongs to the process's user. Files derived\n"
-  "from smaps (pss uss swap retained_freed anon_* file_* summary mappings) answer\n"
-  "EACCES to a reader who could not open /proc/<pid>/smaps itself (another user's\n"
-  "process without CAP_SYS_PTRACE, a non-dumpable process); comm, cmdline, rss and\n"
-  "vsz are readable by all, like /proc/<pid>/status. The decision is made at open()\n"
-  "from the reader's credentials. The tree is read-only.\n"
+  "Exactly as /proc: every /proc/<pid>/ source is opened with the reader's own\n"
+  "credentials (fsuid, fsgid, groups, effective capabilities), so the kernel\n"
+  "decides. Files derived from smaps (pss uss swap retained_freed anon_* file_*\n"
+  "summary mappings) answer EACCES to a reader who could not open\n"
+  "/proc/<pid>/smaps itself; comm, cmdline, rss, vsz and cgroup wherever\n"
+  "/proc/<pid>/status is readable. With /proc mounted hidepid=, the listing,\n"
+  "lookups, processes and metrics/ show a reader the pids /proc shows it. A\n"
+  "reader in another user namespace is judged by the kernel's rule (no\n"
+  "CAP_SYS_PTRACE outside its namespace). open() with O_TRUNC answers as /proc\n"
+  "does (EACCES without write permission). The tree is read-only.\n"
   "\n"
   "CONSISTENCY\n"
   "A file's content is computed once, at open(), and every read() of that open file\n"
   "returns slices of the same text. A process that exits is ENOENT, never a stale or\n"
   "partial number. Processes without an address space (kernel threads, zombies)\n"
-  "show 0, as ps does.\n";
+  "answer as /proc does: the smaps_rollup values are ESRCH, the smaps-derived ones\n"
+  "0 (their smaps is empty); processes and metrics show 0, as ps does.\n";
 
 static void
 append_node(GString *out, const MvNode *entry, const char *parent_path)

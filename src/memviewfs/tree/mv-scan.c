@@ -21,7 +21,7 @@ read_as(const MvReader *reader, pid_t pid, MvAccess access, gboolean *switched)
 {
   MvReadAs as = MV_READ_AS_DAEMON;
 
-  if (reader != NULL && !mv_reader_decide(reader, pid, access, &as, NULL))
+  if (reader != NULL && !mv_reader_decide_full(reader, pid, TRUE, access, &as, NULL))
     return FALSE;
   if (as == MV_READ_AS_DAEMON && *switched) {
     mv_reader_restore();

@@ -180,6 +180,10 @@ typedef enum {
  * the daemon's process, a reader in another user namespace) refuses. */
 gboolean mv_reader_decide(const MvReader *reader, pid_t pid, MvAccess access, MvReadAs *as,
                           GError **error);
+/* The same, where @pid_is_process says @pid came from a listing of /proc
+ * (a process, never another thread's id): saves a lookup per pid. */
+gboolean mv_reader_decide_full(const MvReader *reader, pid_t pid, gboolean pid_is_process,
+                               MvAccess access, MvReadAs *as, GError **error);
 
 /* Switches this thread to @reader's credentials (fsuid, fsgid, groups,
  * effective capabilities); mv_reader_restore() switches back. */
