@@ -94,6 +94,10 @@ mv_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
    * once. */
   cfg->entry_timeout = 1.0;
   cfg->attr_timeout = 1.0;
+  /* With hidepid= which pids exist depends on the reader, and the kernel's
+   * cache of names and attributes is shared by all readers: no caching. */
+  if (mv_proc_hides_pids())
+    cfg->entry_timeout = cfg->attr_timeout = 0.0;
   cfg->negative_timeout = 0.0;
   cfg->direct_io = 1;
   cfg->nullpath_ok = 1;

@@ -516,73 +516,96 @@ class TestAccess(unittest.TestCase):
         self.assertEqual(seen[str(own_cap)][0][0], "EACCES")
         self.assertEqual(seen[str(own)][0][0], "ok")
 
-    def test_hidepid(self):
-        """hidepid=2 in a private mount namespace: the tree shows a reader the
-        pids /proc shows it; gid= exempts its group."""
+    def run_hidepid(self, options):
+        """Mounts a /proc with @options in a private mount namespace and the
+        tree there; what users a (not dumpable: a setuid program, say) and
+        b see of processes in /proc and in the tree."""
         a_uid, a_gid = self.users.ids["mvacc-a"]
         b_uid, b_gid = self.users.ids["mvacc-b"]
         own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
                           "sleep", "600"])
         other = self.spawn(["sleep", "600"])
-        mnt = os.path.join(self.tmp, "hidepid-mnt")
-        os.mkdir(mnt)
+        mnt = tempfile.mkdtemp(prefix="hidepid-", dir=self.tmp)
+        os.chmod(mnt, 0o755)
 
         def listing(path):
             return sorted(int(n) for n in os.listdir(path) if n.isdigit())
 
-        def visible_pids():
-            proc = listing("/proc")
-            tree = listing(mnt)
+        def visible_pids(daemon_pid):
             me = os.getpid()
-            looked_up = {pid: os.path.exists(f"{mnt}/{pid}") for pid in (own, other, 1, me)}
-            proc_looked_up = {pid: os.path.exists(f"/proc/{pid}")
-                              for pid in (own, other, 1, me)}
-            processes = sorted(processes_rows(mnt))
-            metrics = sorted(metrics_rows(mnt))
-            # The reader's own pid and the processes that come and go while
-            # it lists are compared by set difference below.
-            return {"proc": proc, "tree": tree, "processes": processes, "metrics": metrics,
-                    "me": me, "lookup": [looked_up[p] for p in (own, other, 1, me)],
-                    "proc_lookup": [proc_looked_up[p] for p in (own, other, 1, me)]}
+            pids = (own, other, 1, me, daemon_pid, 2)
+            return {"proc": listing("/proc"), "tree": listing(mnt),
+                    "processes": sorted(processes_rows(mnt)),
+                    "metrics": sorted(metrics_rows(mnt)), "me": me, "pids": pids,
+                    "lookup": [os.path.exists(f"{mnt}/{pid}") for pid in pids],
+                    "proc_lookup": [os.path.exists(f"/proc/{pid}") for pid in pids],
+                    "cells": read_cells(mnt, pids)}
 
         def scenario():
             check(LIBC.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
             subprocess.run(["mount", "--make-rprivate", "/"], check=True)
-            subprocess.run(["mount", "-t", "proc", "-o", f"hidepid=2,gid={b_gid}", "proc",
+            subprocess.run(["mount", "-t", "proc", "-o", options.format(b_gid=b_gid), "proc",
                             "/proc"], check=True)
             daemon = start_daemon(mnt)
             try:
-                # a is not dumpable (a setuid program, say): /proc still
-                # shows it its own process, and so must the tree.
-                return {
-                    "a": in_child(lambda: become(a_uid, a_gid, dumpable=False), visible_pids),
-                    "b": in_child(lambda: become(b_uid, b_gid), visible_pids),
-                    "daemon": daemon.pid,
-                }
+                # b first: what it looked up must not stay visible to a
+                # through the kernel's cache of names (shared by all readers).
+                seen_b = in_child(lambda: become(b_uid, b_gid), lambda: visible_pids(daemon.pid))
+                seen_a = in_child(lambda: become(a_uid, a_gid, dumpable=False),
+                                  lambda: visible_pids(daemon.pid))
+                return {"a": seen_a, "b": seen_b, "daemon": daemon.pid}
             finally:
                 stop_daemon(daemon, mnt)
 
         result = in_child(lambda: None, scenario)
-        a, b = result["a"], result["b"]
-        # The daemon's and the readers' own short-lived processes may differ
-        # between two listings; other users' long-lived processes may not.
-        for who, seen in (("a", a), ("b", b)):
+        # Processes that come and go while a reader lists (its own children,
+        # the daemon's threads) may differ between two listings; the
+        # long-lived ones may not.
+        stable = {1, 2, other, own, self.daemon.pid, result["daemon"]}
+        for who in ("a", "b"):
+            seen = result[who]
             for view in ("tree", "processes", "metrics"):
                 extra = set(seen[view]) - set(seen["proc"])
-                self.assertFalse(extra & {1, other, own, self.daemon.pid, result["daemon"]},
+                self.assertFalse(extra & stable,
                                  f"{who}: {view} shows {sorted(extra)} that /proc hides")
                 missing = set(seen["proc"]) - set(seen[view])
-                self.assertFalse(missing & {1, other, own, seen["me"]},
+                self.assertFalse(missing & (stable | {seen["me"]}),
                                  f"{who}: {view} lacks {sorted(missing)} that /proc shows")
             self.assertEqual(seen["lookup"], seen["proc_lookup"], who)
-        self.assertLess(len(a["proc"]), len(b["proc"]))  # hidepid did hide
+            hidden = {str(pid) for pid, shown in zip(seen["pids"], seen["proc_lookup"])
+                      if not shown}
+            for pid, cells in seen["cells"].items():
+                for name, (tree, proc) in cells.items():
+                    # A pid /proc hides (stat says ENOENT) still has a dentry
+                    # if anyone looked it up before: a walk through it then
+                    # stops at the directory's permission check, EPERM, else
+                    # ENOENT. The tree answers ENOENT either way.
+                    if pid in hidden and (tree, proc) == ("ENOENT", "EPERM"):
+                        continue
+                    self.assertEqual(tree, proc, f"{who}: {pid}/{name} under {options}")
+        a = result["a"]
         self.assertIn(own, a["tree"])
         self.assertIn(a["me"], a["proc"])
         self.assertIn(a["me"], a["tree"])
         self.assertNotIn(other, a["tree"])
+        self.assertNotIn(other, a["proc"])
+        return result, other
+
+    def test_hidepid_invisible(self):
+        """hidepid=2: the tree shows a user the pids /proc shows it, and
+        gid= exempts its group."""
+        result, other = self.run_hidepid("hidepid=2,gid={b_gid}")
+        a, b = result["a"], result["b"]
         self.assertIn(other, b["tree"])  # gid= exempts b
         print(f"hidepid=2: user sees {len(a['proc'])} pids in /proc and {len(a['tree'])} in "
               f"the tree; the gid= member {len(b['proc'])} and {len(b['tree'])}")
+
+    def test_hidepid_ptraceable(self):
+        """hidepid=ptraceable: only what the reader may ptrace-read, gid= or
+        not."""
+        result, other = self.run_hidepid("hidepid=ptraceable,gid={b_gid}")
+        self.assertNotIn(other, result["b"]["tree"])
+        self.assertNotIn(other, result["b"]["proc"])
 
 
 if __name__ == "__main__":

@@ -423,6 +423,15 @@ in_process(pid_t tgid, pid_t pid, gboolean pid_is_process)
 }
 
 gboolean
+mv_proc_hides_pids(void)
+{
+  MvProcMountOptions options = { MV_HIDEPID_OFF, FALSE, 0 };
+
+  load_proc_mount_options(&options);
+  return options.hidepid != MV_HIDEPID_OFF;
+}
+
+gboolean
 mv_reader_decide(const MvReader *reader, pid_t pid, MvAccess access, MvReadAs *as,
                  GError **error)
 {

@@ -202,6 +202,10 @@ gboolean mv_tree_enter_as_reader(const MvContext *ctx, pid_t pid, MvAccess acces
                                  MvReaderScope *scope, GError **error);
 void mv_reader_leave(MvReaderScope *scope);
 
+/* Is /proc mounted with hidepid= (so that which pids exist depends on
+ * who asks)? */
+gboolean mv_proc_hides_pids(void);
+
 /* Would the kernel give the reader write permission on a file of @st's
  * owner, group and mode (what open(O_TRUNC) asks)? */
 gboolean mv_reader_may_write(const MvReader *reader, const struct stat *st);
