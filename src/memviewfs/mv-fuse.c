@@ -41,44 +41,35 @@ fail(GError *error)
   return -errnum;
 }
 
-/* The caller of this request, with its credentials (*reader, freed by the
- * caller of this function). */
-static int
-caller_context(MvContext *ctx, MvReader **reader)
+/* The caller of this request; its credentials are made in *reader_slot
+ * when first needed (freed by the caller of this function). */
+static void
+caller_context(MvContext *ctx, MvReader **reader_slot)
 {
   const struct fuse_context *fc = fuse_get_context();
-  GError *error = NULL;
 
   *ctx = (MvContext) {
     .caller_pid = fc->pid,
     .caller_uid = fc->uid,
     .caller_gid = fc->gid,
+    .reader_slot = reader_slot,
   };
-  *reader = mv_reader_new(ctx, &error);
-  if (*reader == NULL)
-    return fail(error);
-  ctx->reader = *reader;
-  return 0;
 }
 
 /* The context of an open handle, as this request's caller. */
-static int
-handle_context(const MvHandle *handle, MvContext *ctx, MvReader **reader)
+static void
+handle_context(const MvHandle *handle, MvContext *ctx, MvReader **reader_slot)
 {
-  int ret = caller_context(ctx, reader);
-
+  caller_context(ctx, reader_slot);
   ctx->pid = handle->ctx.pid;
-  return ret;
 }
 
 static int
 resolve(const char *path, MvContext *ctx, MvReader **reader, const MvNode **node)
 {
   GError *error = NULL;
-  int ret = caller_context(ctx, reader);
 
-  if (ret != 0)
-    return ret;
+  caller_context(ctx, reader);
   if (!mv_tree_resolve(path, ctx, node, &error))
     return fail(error);
   return 0;
@@ -116,8 +107,7 @@ mv_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 
   if (path == NULL && fi != NULL) {
     node = handle_of(fi)->node;
-    if ((ret = handle_context(handle_of(fi), &ctx, &reader)) != 0)
-      return ret;
+    handle_context(handle_of(fi), &ctx, &reader);
   } else if ((ret = resolve(path, &ctx, &reader, &node)) != 0) {
     return ret;
   }
@@ -173,7 +163,7 @@ mv_opendir(const char *path, struct fuse_file_info *fi)
   MvHandle *handle = g_new0(MvHandle, 1);
   int ret = resolve(path, &handle->ctx, &reader, &handle->node);
 
-  handle->ctx.reader = NULL; /* readdir brings its own caller */
+  handle->ctx.reader_slot = NULL; /* readdir brings its own caller */
   if (ret == 0 && handle->node->type != MV_NODE_DIR)
     ret = -ENOTDIR;
   if (ret != 0) {
@@ -194,11 +184,9 @@ mv_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
   const MvHandle *handle = handle_of(fi);
   g_autoptr(MvReader) reader = NULL;
   MvContext ctx;
-  int ret;
 
   /* Listed for the reader reading now, as /proc lists (hidepid=). */
-  if ((ret = handle_context(handle, &ctx, &reader)) != 0)
-    return ret;
+  handle_context(handle, &ctx, &reader);
   filler(buf, ".", NULL, 0, 0);
   filler(buf, "..", NULL, 0, 0);
   mv_tree_list(handle->node, &ctx, fill_entry, &data);
@@ -232,7 +220,7 @@ mv_open(const char *path, struct fuse_file_info *fi)
   handle = g_new0(MvHandle, 1);
   handle->node = node;
   handle->ctx = ctx;
-  handle->ctx.reader = NULL;
+  handle->ctx.reader_slot = NULL;
   handle->content = g_string_sized_new(256);
   if (!mv_tree_render(node, &ctx, handle->content, &error)) {
     handle_free(handle);

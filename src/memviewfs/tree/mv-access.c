@@ -256,6 +256,18 @@ mv_reader_new(const MvContext *ctx, GError **error)
   return g_steal_pointer(&reader);
 }
 
+gboolean
+mv_context_reader(const MvContext *ctx, const MvReader **reader, GError **error)
+{
+  *reader = NULL;
+  if (ctx->reader_slot == NULL)
+    return TRUE;
+  if (*ctx->reader_slot == NULL && (*ctx->reader_slot = mv_reader_new(ctx, error)) == NULL)
+    return FALSE;
+  *reader = *ctx->reader_slot;
+  return TRUE;
+}
+
 void
 mv_reader_free(MvReader *reader)
 {

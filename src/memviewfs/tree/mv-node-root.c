@@ -69,8 +69,13 @@ compare_pids(gconstpointer a, gconstpointer b)
 void
 mv_add_reader_pid(const MvContext *ctx, GArray *pids)
 {
-  pid_t tgid = ctx->reader != NULL ? mv_reader_tgid(ctx->reader) : 0;
+  const MvReader *reader;
+  pid_t tgid;
   char proc_dir[32];
+
+  if (!mv_context_reader(ctx, &reader, NULL) || reader == NULL)
+    return;
+  tgid = mv_reader_tgid(reader);
 
   if (tgid <= 0)
     return;
@@ -114,9 +119,11 @@ static void
 list_pids(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointer user_data)
 {
   g_autoptr(GArray) pids = g_array_sized_new(FALSE, FALSE, sizeof(pid_t), 512);
+  const MvReader *reader;
   MvReaderScope scope;
 
-  if (!mv_tree_enter_as_reader(ctx, 0, MV_ACCESS_ANY, &scope, NULL))
+  if (!mv_context_reader(ctx, &reader, NULL) ||
+      !mv_tree_enter_as_reader(ctx, 0, MV_ACCESS_ANY, &scope, NULL))
     return;
   mv_foreach_pid(collect_pid, pids);
   mv_reader_leave(&scope);
@@ -127,8 +134,8 @@ list_pids(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointer u
     char name[16];
 
     child_ctx.pid = g_array_index(pids, pid_t, i);
-    if (ctx->reader != NULL &&
-        !mv_reader_decide_full(ctx->reader, child_ctx.pid, TRUE, MV_ACCESS_ANY, &as, NULL))
+    if (reader != NULL &&
+        !mv_reader_decide_full(reader, child_ctx.pid, TRUE, MV_ACCESS_ANY, &as, NULL))
       continue;
     g_snprintf(name, sizeof name, "%d", (int) child_ctx.pid);
     add(name, &mv_pid_dir, &child_ctx, user_data);

@@ -149,10 +149,14 @@ gboolean
 mv_tree_enter_as_reader(const MvContext *ctx, pid_t pid, MvAccess access, MvReaderScope *scope,
                         GError **error)
 {
+  const MvReader *reader;
+
   scope->switched = FALSE;
-  if (ctx->reader == NULL)
+  if (!mv_context_reader(ctx, &reader, error))
+    return FALSE;
+  if (reader == NULL)
     return TRUE;
-  return mv_reader_enter(ctx->reader, pid, access, scope, error);
+  return mv_reader_enter(reader, pid, access, scope, error);
 }
 
 gboolean
@@ -162,13 +166,17 @@ mv_tree_check_truncate(const MvNode *node, const MvContext *ctx, GError **error)
   char path[64 + 256];
   int fd, errnum = 0;
 
-  if (ctx->reader == NULL)
+  const MvReader *reader;
+
+  if (!mv_context_reader(ctx, &reader, error))
+    return FALSE;
+  if (reader == NULL)
     return TRUE;
   if (ctx->pid <= 0 || node->proc_source == NULL) {
     /* as /proc/meminfo answers: a 0444 file of root's */
     struct stat root_file = { .st_mode = S_IFREG | 0444 };
 
-    if (!mv_reader_may_write(ctx->reader, &root_file))
+    if (!mv_reader_may_write(reader, &root_file))
       return mv_set_errno(error, EACCES, "%s: O_TRUNC needs write permission", node->name);
     return TRUE;
   }
@@ -182,7 +190,7 @@ mv_tree_check_truncate(const MvNode *node, const MvContext *ctx, GError **error)
 
     if (stat(path, &st) != 0)
       return mv_set_errno(error, ENOENT, "process %d has gone", (int) ctx->pid);
-    if (!mv_reader_may_write(ctx->reader, &st))
+    if (!mv_reader_may_write(reader, &st))
       return mv_set_errno(error, EACCES, "%s: O_TRUNC needs write permission", node->name);
     return TRUE;
   }

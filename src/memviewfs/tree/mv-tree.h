@@ -36,9 +36,10 @@ typedef struct {
   uid_t caller_uid; /* the caller's fsuid */
   gid_t caller_gid; /* the caller's fsgid */
   pid_t pid;        /* the process of a <pid>/ subtree, 0 elsewhere */
-  /* The caller's credentials, with which /proc/<pid> is read (see
-   * mv-access.c); NULL reads as the daemon itself (in-process tests). */
-  const MvReader *reader;
+  /* Where the caller's credentials, with which /proc/<pid> is read (see
+   * mv-access.c), are made on first use (mv_context_reader()) and kept for
+   * the request; NULL reads as the daemon itself (in-process tests). */
+  MvReader **reader_slot;
 } MvContext;
 
 typedef struct MvNode MvNode;
@@ -163,6 +164,10 @@ void mv_render_escaped(GString *out, const char *text, gsize len, gboolean kerne
 MvReader *mv_reader_new(const MvContext *ctx, GError **error);
 void mv_reader_free(MvReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvReader, mv_reader_free)
+
+/* The reader of @ctx, made on first use: *reader NULL when @ctx reads
+ * as the daemon; FALSE (EACCES) when the caller has gone. */
+gboolean mv_context_reader(const MvContext *ctx, const MvReader **reader, GError **error);
 
 /* The reader's process (0: unknown). /proc lists it to the reader even
  * where the reader's credentials alone would not (hidepid=, non-dumpable):
