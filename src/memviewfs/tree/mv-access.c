@@ -222,7 +222,7 @@ mv_reader_new(const MvContext *ctx, GError **error)
     return NULL;
   }
   {
-    /* A few groups on the stack (every request makes a reader); the
+    /* A few groups on the stack (most requests inside <pid>/ make a reader); the
      * kernel's maximum only for a reader that has more. */
     gid_t few[64];
     g_autofree gid_t *many = NULL;
