@@ -285,6 +285,8 @@ def stop_daemon(proc, mountpoint):
         proc.kill()
         subprocess.run(["fusermount3", "-u", "-z", mountpoint])
         raise
+    finally:
+        proc.stderr.close()
 
 
 class Users:
@@ -509,6 +511,7 @@ class TestAccess(unittest.TestCase):
         finally:
             subprocess.run(["fusermount3", "-u", mnt], check=False)
             daemon.wait(timeout=10)
+            daemon.stderr.close()
         for pid in (own, root, own_cap):
             for tree, proc in seen[str(pid)]:
                 self.assertEqual(tree, proc, f"pid {pid}")
