@@ -45,9 +45,14 @@ static void *sa_bg_main(void *arg)
 		while (nanosleep(&left, &left) != 0 && errno == EINTR)
 			;
 		__atomic_fetch_add(&sa_bg_wakeups, 1, __ATOMIC_RELAXED);
-		/* with delay 0 every free run is released at the free itself */
-		if (__atomic_load_n(&sa_scavenge_delay_ms, __ATOMIC_RELAXED))
+		/* with delay 0 every free run is released at the free itself.
+		 * Under the publish lock: a publication (ladder, then tables) never
+		 * has one of this thread's scavenges in the middle */
+		if (__atomic_load_n(&sa_scavenge_delay_ms, __ATOMIC_RELAXED)) {
+			sa_lock(&sa_publish_lock);
 			sa_heap_scavenge(false);
+			sa_unlock(&sa_publish_lock);
+		}
 		sa_publish_if_changed(false);
 	}
 	return NULL;
