@@ -290,6 +290,18 @@ class TestDemoCommands(DemoMount):
         self.assertEqual(self.status()["objects"], 0)
         self.ctl("reset")
 
+    def test_example_walkthrough_runs(self):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                              "demo-walkthrough.sh")
+        out = subprocess.run([script, self.mnt, "4000"], capture_output=True, text=True,
+                             env={**os.environ, "SPANALLOC_STAT": SPANALLOC_STAT}, check=True)
+        lines = out.stdout.splitlines()
+        for step in ("alloc 4000 1024", "free 90%", "scavenge", "pressure", "touch",
+                     "mode dontneed", "free all", "reset"):
+            self.assertTrue(any(line.startswith(step) for line in lines), step)
+        self.assertNotIn("error", out.stdout)
+        self.assertEqual(self.status()["objects"], 0)
+
     def test_heap_link_and_readme(self):
         self.assertEqual(os.readlink(f"{self.mnt}/demo/heap"), f"../{self.pid}/heap")
         self.assertEqual(sorted(os.listdir(f"{self.mnt}/demo")), ["ctl", "heap", "status"])
