@@ -179,7 +179,9 @@ class TestDemoCommands(DemoMount):
         s5 = self.snapshot()
         self.assertEqual(s5["heap_objects"], n)
         self.assertEqual(s5["heap_alloc"], n * size)
-        self.assertEqual(s5["heap_inuse"], s1["heap_inuse"])
+        # the freed slots are reused: in-use spans as after alloc (give or take
+        # the one empty span a central list keeps per class)
+        self.assertNear(s5["heap_inuse"], s1["heap_inuse"], 64 * KiB, "heap_inuse after touch")
         self.assertLess(s5["heap_released"], s4["heap_released"])
         self.assertNear(s5["rss"], s1["rss"], SLACK, "rss after touch")
 
