@@ -25,6 +25,13 @@ mountpoint -q "$mnt"
 
 sleep 30 & short=$!
 for round in 1 2; do
+  # the demo heap: every command, a refused one, a foreign writer
+  for c in 'alloc 2000 1000' 'free 50%' scavenge pressure touch 'mode dontneed' \
+           'free all' scavenge reset; do echo "$c" > "$mnt/demo/ctl"; done
+  echo bogus > "$mnt/demo/ctl" 2>/dev/null && exit 1
+  setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo reset > $mnt/demo/ctl" \
+    2>/dev/null && exit 1
+  cat "$mnt/demo/status" >/dev/null
   cat "$mnt"/README "$mnt"/processes "$mnt"/self/* "$mnt"/$$/* "$mnt"/1/* "$mnt"/system/* \
       "$mnt"/cgroup/* "$mnt"/metrics/memviewfs.prom >/dev/null 2>&1 || true
   ls -lR "$mnt"/$$ "$mnt"/system >/dev/null
@@ -38,6 +45,9 @@ for round in 1 2; do
   sleep 30 & short=$!
 done
 kill "$short"
+# close() does not wait for FUSE's RELEASE: give the last ones time to arrive
+# before the unmount, or their handles look leaked
+sleep 1
 kill -TERM "$daemon"
 status=0
 wait "$daemon" || status=$?
