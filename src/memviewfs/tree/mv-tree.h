@@ -117,6 +117,8 @@ extern const MvNode mv_pid_dir;
 extern const MvNode mv_system_dir;
 extern const MvNode mv_metrics_dir;
 extern const MvNode mv_cgroup_dir;
+/* <pid>/heap/ (mv-node-heap.c). */
+extern const MvNode mv_heap_dir;
 
 /* <pid>/cgroup: the process's memory cgroup path (mv-node-cgroup.c). */
 gboolean mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString *out,

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* The heap/ model (see mv-model-heap.h). */
+#include "mv-model-heap.h"
+
+#include <string.h>
+
+/* Segment version 1 publishes no arena ranges: its arenas are the 64 MiB
+ * aligned blocks (include/spanalloc.h) that the listed spans touch. */
+#define MV_HEAP_V1_ARENA_SHIFT 26
+/* The page heap's page (bytes) when a segment does not say (SA_PAGE_SIZE). */
+#define MV_HEAP_DEFAULT_PAGE_BYTES 8192u
+
+static gboolean
+path_is(const MvSmapsEntry *entry, const char *word)
+{
+  gsize len = strlen(word);
+  return entry->path_len == len && memcmp(entry->path, word, len) == 0;
+}
+
+gboolean
+mv_heap_mapping_is_heap(const MvSmapsEntry *entry)
+{
+  if (entry->perms[3] != 'p')
+    return FALSE;
+  if (entry->path_len == 0 || path_is(entry, "[heap]"))
+    return TRUE;
+  return entry->path_len > 6 && memcmp(entry->path, "[anon:", 6) == 0;
+}
+
+void
+mv_heap_kernel_add(MvHeapKernel *acc, const MvSmapsEntry *entry)
+{
+  if (!mv_heap_mapping_is_heap(entry))
+    return;
+  acc->reserved += entry->end - entry->start;
+  acc->resident += entry->v.rss;
+  acc->lazyfree += entry->v.lazyfree;
+  acc->swapped += entry->v.swap;
+}
+
+const char *
+mv_heap_span_state_name(MvHeapSpanState state)
+{
+  static const char *const names[MV_HEAP_N_SPAN_STATES] = {
+    [MV_HEAP_SPAN_IN_USE] = "in_use",
+    [MV_HEAP_SPAN_IDLE] = "idle",
+    [MV_HEAP_SPAN_RELEASED_FREE] = "released_free",
+    [MV_HEAP_SPAN_RELEASED_DONTNEED] = "released_dontneed",
+    [MV_HEAP_SPAN_RELEASED_MIXED] = "released_mixed",
+  };
+  return state < MV_HEAP_N_SPAN_STATES ? names[state] : "unknown";
+}
+
+static gint
+compare_spans(gconstpointer a, gconstpointer b)
+{
+  const MvHeapSpan *sa = a, *sb = b;
+  return sa->start < sb->start ? -1 : sa->start > sb->start;
+}
+
+static guint64
+class_size(const struct sa_stats *stats, guint64 class_id)
+{
+  guint64 n = MIN(stats->nclasses, (guint64) SA_STATS_MAX_CLASSES);
+
+  for (guint64 i = 0; i < n; i++)
+    if (stats->classes[i].class_id == class_id)
+      return stats->classes[i].size;
+  return 0;
+}
+
+/* A free run of the v1 table says how many of its pages are released, not
+ * how: when the whole heap has released pages of one mode only, that is the
+ * run's mode too. */
+static MvHeapSpanState
+free_run_state(const struct sa_stats *stats, const struct sa_span_stats *row)
+{
+  if (row->released_pages == 0)
+    return MV_HEAP_SPAN_IDLE;
+  if (row->released_pages == row->pages) {
+    if (stats->heap_released_dontneed == 0)
+      return MV_HEAP_SPAN_RELEASED_FREE;
+    if (stats->heap_released_free == 0)
+      return MV_HEAP_SPAN_RELEASED_DONTNEED;
+  }
+  return MV_HEAP_SPAN_RELEASED_MIXED;
+}
+
+static void
+add_arena_blocks(GArray *arenas, guint64 start, guint64 end)
+{
+  guint64 first = start >> MV_HEAP_V1_ARENA_SHIFT;
+  guint64 last = (end - 1) >> MV_HEAP_V1_ARENA_SHIFT;
+
+  for (guint64 block = first; block <= last; block++) {
+    MvHeapRange r = { block << MV_HEAP_V1_ARENA_SHIFT, (block + 1) << MV_HEAP_V1_ARENA_SHIFT };
+    g_array_append_val(arenas, r);
+  }
+}
+
+static gint
+compare_ranges(gconstpointer a, gconstpointer b)
+{
+  const MvHeapRange *ra = a, *rb = b;
+  return ra->start < rb->start ? -1 : ra->start > rb->start;
+}
+
+/* Sorts @arenas and merges duplicates and touching ranges. */
+static void
+normalize_ranges(GArray *ranges)
+{
+  guint out = 0;
+
+  g_array_sort(ranges, compare_ranges);
+  for (guint i = 0; i < ranges->len; i++) {
+    MvHeapRange *r = &g_array_index(ranges, MvHeapRange, i);
+    MvHeapRange *last = out > 0 ? &g_array_index(ranges, MvHeapRange, out - 1) : NULL;
+    if (last != NULL && r->start <= last->end)
+      last->end = MAX(last->end, r->end);
+    else
+      g_array_index(ranges, MvHeapRange, out++) = *r;
+  }
+  g_array_set_size(ranges, out);
+}
+
+MvHeapAllocator *
+mv_heap_allocator_new(const struct sa_stats_segment *segment, GError **error)
+{
+  g_autoptr(MvHeapAllocator) allocator = g_new0(MvHeapAllocator, 1);
+  const struct sa_span_table *table = &segment->spans;
+  guint64 page = segment->stats.pages_per_span_unit != 0 ? segment->stats.pages_per_span_unit
+                                                         : MV_HEAP_DEFAULT_PAGE_BYTES;
+  guint64 n = MIN(table->nspans, (guint64) SA_STATS_MAX_SPANS);
+
+  allocator->version = segment->hdr.version;
+  allocator->stats = segment->stats;
+  allocator->publish_time_ns = segment->hdr.publish_time_ns;
+  allocator->spans_total = table->spans_total;
+  allocator->spans = g_array_sized_new(FALSE, TRUE, sizeof(MvHeapSpan), (guint) n);
+  allocator->arenas = g_array_new(FALSE, TRUE, sizeof(MvHeapRange));
+  for (guint64 i = 0; i < n; i++) {
+    const struct sa_span_stats *row = &table->spans[i];
+    MvHeapSpan span = { .start = row->base, .bytes = row->pages * page };
+
+    if (span.bytes == 0 || span.start + span.bytes < span.start)
+      continue; /* nothing there, or a range that wraps: not a span */
+    switch (row->state) {
+    case 2: /* small-object span */
+      span.state = MV_HEAP_SPAN_IN_USE;
+      span.class_id = row->class_id;
+      span.live_bytes = MIN(row->objects_inuse * class_size(&segment->stats, row->class_id),
+                            span.bytes);
+      break;
+    case 3: /* large object: its whole pages */
+      span.state = MV_HEAP_SPAN_IN_USE;
+      span.live_bytes = span.bytes;
+      break;
+    default: /* 1: free run */
+      span.state = free_run_state(&segment->stats, row);
+      break;
+    }
+    g_array_append_val(allocator->spans, span);
+    add_arena_blocks(allocator->arenas, span.start, span.start + span.bytes);
+  }
+  g_array_sort(allocator->spans, compare_spans);
+  for (guint i = 1; i < allocator->spans->len; i++) {
+    const MvHeapSpan *prev = &g_array_index(allocator->spans, MvHeapSpan, i - 1);
+    const MvHeapSpan *span = &g_array_index(allocator->spans, MvHeapSpan, i);
+    if (prev->start + prev->bytes > span->start) {
+      mv_set_errno(error, EIO, "spans %" G_GINT64_MODIFIER "x and %" G_GINT64_MODIFIER
+                   "x overlap", prev->start, span->start);
+      return NULL;
+    }
+  }
+  normalize_ranges(allocator->arenas);
+  return g_steal_pointer(&allocator);
+}
+
+void
+mv_heap_allocator_free(MvHeapAllocator *allocator)
+{
+  if (allocator == NULL)
+    return;
+  g_array_unref(allocator->spans);
+  g_array_unref(allocator->arenas);
+  g_free(allocator);
+}
+
+guint64
+mv_heap_allocator_age_ms(const MvHeapAllocator *allocator, guint64 now_ns)
+{
+  if (now_ns <= allocator->publish_time_ns)
+    return 0;
+  return (now_ns - allocator->publish_time_ns) / 1000000u;
+}
+
+/* Resident bytes of the pages [@start, @end) according to @windows. */
+static guint64
+resident_bytes(const MvHeapWindow *windows, gsize n_windows, guint64 start, guint64 end,
+               gsize page_size)
+{
+  guint64 resident = 0;
+
+  for (gsize w = 0; w < n_windows; w++) {
+    const MvHeapWindow *win = &windows[w];
+    guint64 a = MAX(start, win->start), b = MIN(end, win->end);
+
+    if (a >= b)
+      continue;
+    a = a / page_size * page_size;
+    for (guint64 p = a; p < b; p += page_size)
+      if (win->pagemap[(p - win->start) / page_size] & G_GUINT64_CONSTANT(0x8000000000000000))
+        resident += page_size;
+  }
+  return resident;
+}
+
+static void
+line_add(MvHeapLedgerLine *line, guint64 resident, guint64 bytes)
+{
+  line->resident += resident;
+  line->bytes += bytes;
+}
+
+void
+mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
+                  const MvHeapRange *arenas, gsize n_arenas, const MvHeapWindow *windows,
+                  gsize n_windows, gsize page_size)
+{
+  MvHeapLedgerLine listed = { 0, 0 };
+
+  memset(ledger, 0, sizeof *ledger);
+  for (gsize a = 0; a < n_arenas; a++)
+    line_add(&ledger->arenas,
+             resident_bytes(windows, n_windows, arenas[a].start, arenas[a].end, page_size),
+             arenas[a].end - arenas[a].start);
+
+  for (gsize i = 0; i < n_spans; i++) {
+    const MvHeapSpan *span = &spans[i];
+    guint64 span_end = span->start + span->bytes;
+    guint64 resident = 0, bytes = 0;
+
+    /* only the part inside the arenas (all of it, for a sane segment) */
+    for (gsize a = 0; a < n_arenas; a++) {
+      guint64 s = MAX(span->start, arenas[a].start), e = MIN(span_end, arenas[a].end);
+      if (s < e) {
+        resident += resident_bytes(windows, n_windows, s, e, page_size);
+        bytes += e - s;
+      }
+    }
+    line_add(&listed, resident, bytes);
+    switch (span->state) {
+    case MV_HEAP_SPAN_IN_USE: {
+      guint64 live = MIN(span->live_bytes, bytes);
+      guint64 live_resident = MIN(resident, live);
+      line_add(&ledger->line[MV_HEAP_LEDGER_live_objects], live_resident, live);
+      line_add(&ledger->line[MV_HEAP_LEDGER_free_slots], resident - live_resident, bytes - live);
+      break;
+    }
+    case MV_HEAP_SPAN_IDLE:
+      line_add(&ledger->line[MV_HEAP_LEDGER_idle], resident, bytes);
+      break;
+    case MV_HEAP_SPAN_RELEASED_FREE:
+      line_add(&ledger->line[MV_HEAP_LEDGER_released_free], resident, bytes);
+      break;
+    case MV_HEAP_SPAN_RELEASED_DONTNEED:
+      line_add(&ledger->line[MV_HEAP_LEDGER_released_dontneed], resident, bytes);
+      break;
+    default:
+      line_add(&ledger->line[MV_HEAP_LEDGER_released_mixed], resident, bytes);
+      break;
+    }
+  }
+  /* Spans do not overlap, so what the arenas hold beyond them is unlisted. */
+  line_add(&ledger->line[MV_HEAP_LEDGER_unlisted], ledger->arenas.resident - listed.resident,
+           ledger->arenas.bytes - listed.bytes);
+
+  for (gsize w = 0; w < n_windows; w++) {
+    guint64 in_arenas_resident = 0, in_arenas_bytes = 0;
+
+    for (gsize a = 0; a < n_arenas; a++) {
+      guint64 s = MAX(windows[w].start, arenas[a].start), e = MIN(windows[w].end, arenas[a].end);
+      if (s < e) {
+        in_arenas_resident += resident_bytes(&windows[w], 1, s, e, page_size);
+        in_arenas_bytes += e - s;
+      }
+    }
+    line_add(&ledger->mappings, windows[w].smaps_rss, windows[w].end - windows[w].start);
+    line_add(&ledger->neighbours,
+             resident_bytes(&windows[w], 1, windows[w].start, windows[w].end, page_size) -
+               in_arenas_resident,
+             windows[w].end - windows[w].start - in_arenas_bytes);
+  }
+  ledger->identity_error = (gint64) ledger->mappings.resident - (gint64) ledger->arenas.resident -
+                           (gint64) ledger->neighbours.resident;
+}

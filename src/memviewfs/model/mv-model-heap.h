@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* <pid>/heap/: the heap as the kernel sees it (from smaps), the allocator's
+ * own view (spanalloc's published statistics segment), and `reconcile`, which
+ * sets the two side by side page by page (from pagemap). All values are
+ * BYTES. No I/O here: the tree reads smaps, the segment and pagemap and hands
+ * them in, so every rule below can be checked on hand-made input. */
+#pragma once
+
+#include <glib.h>
+
+#include "proc/mv-proc.h"
+#include "spanalloc-stats.h"
+
+G_BEGIN_DECLS
+
+/* ---- the kernel's view ---------------------------------------------------- */
+
+/* The memory a malloc can own, from one read of smaps: the brk heap
+ * ("[heap]") and every private anonymous mapping, unnamed or named with
+ * PR_SET_VMA_ANON_NAME ("[anon:<name>]"). Not "[stack]" (the main thread's
+ * stack); thread stacks are unnamed private anonymous mappings and are
+ * included, as the kernel cannot tell them from an mmap'd arena. */
+typedef struct {
+  guint64 reserved; /* virtual size of those mappings (smaps Size) */
+  guint64 resident; /* resident (smaps Rss) */
+  guint64 lazyfree; /* MADV_FREE'd, still resident (smaps LazyFree), part of resident */
+  guint64 swapped;  /* swapped out (smaps Swap) */
+} MvHeapKernel;
+
+gboolean mv_heap_mapping_is_heap(const MvSmapsEntry *entry);
+/* Adds @entry to @acc when it is a heap mapping by the rule above. */
+void mv_heap_kernel_add(MvHeapKernel *acc, const MvSmapsEntry *entry);
+
+/* ---- the allocator's spans ---------------------------------------------- */
+
+typedef enum {
+  MV_HEAP_SPAN_IN_USE,            /* small-object span or large object */
+  MV_HEAP_SPAN_IDLE,              /* free page-heap run, not released */
+  MV_HEAP_SPAN_RELEASED_FREE,     /* free run released with MADV_FREE */
+  MV_HEAP_SPAN_RELEASED_DONTNEED, /* free run released with MADV_DONTNEED */
+  MV_HEAP_SPAN_RELEASED_MIXED,    /* free run partly released, or released in both
+                                   * ways (the segment does not say which pages) */
+  MV_HEAP_N_SPAN_STATES
+} MvHeapSpanState;
+
+/* The `spans` table's word for each state. */
+const char *mv_heap_span_state_name(MvHeapSpanState state);
+
+typedef struct {
+  guint64 start;         /* first address */
+  guint64 bytes;         /* length */
+  MvHeapSpanState state;
+  guint64 class_id;      /* size class of a small-object span, 0 otherwise */
+  guint64 live_bytes;    /* in-use spans: bytes of live objects (objects in use
+                          * x object size; a large object: its whole pages) */
+} MvHeapSpan;
+
+/* The allocator's view of one process, from a validated segment copy. */
+typedef struct {
+  guint32 version;          /* segment format version */
+  struct sa_stats stats;    /* the ladder and the classes */
+  GArray *spans;            /* of MvHeapSpan, by address */
+  guint64 spans_total;      /* spans that exist (> spans->len: the table was cut) */
+  GArray *arenas;           /* of MvHeapRange: the arenas' address ranges */
+  guint64 publish_time_ns;  /* CLOCK_REALTIME of the publication */
+} MvHeapAllocator;
+
+typedef struct {
+  guint64 start, end; /* end exclusive */
+} MvHeapRange;
+
+/* NULL with EIO when the segment's spans overlap (a segment that passed
+ * spanalloc's own validation but cannot be a heap). */
+MvHeapAllocator *mv_heap_allocator_new(const struct sa_stats_segment *segment, GError **error);
+void mv_heap_allocator_free(MvHeapAllocator *allocator);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvHeapAllocator, mv_heap_allocator_free)
+
+/* Milliseconds from the publication to @now_ns (CLOCK_REALTIME); 0 for a
+ * publication stamped in the future (a clock step). */
+guint64 mv_heap_allocator_age_ms(const MvHeapAllocator *allocator, guint64 now_ns);
+
+/* ---- reconcile ------------------------------------------------------------ */
+
+/* The lines of the arena part of `reconcile`: X(member, "name", "meaning").
+ * Every page of the arenas is in exactly one line. */
+#define MV_HEAP_LEDGER_LINES(X)                                                                 \
+  X(live_objects, "live_objects",                                                               \
+    "in-use spans' pages holding live objects (objects in use x size; large objects whole)")   \
+  X(free_slots, "free_slots",                                                                   \
+    "in-use small-object spans' free slots (in thread caches, central lists, never carved)")   \
+  X(idle, "idle", "free page-heap runs not yet released to the kernel")                         \
+  X(released_free, "released_free",                                                             \
+    "released with MADV_FREE: resident = still in rss (LazyFree) until memory pressure")       \
+  X(released_dontneed, "released_dontneed",                                                     \
+    "released with MADV_DONTNEED: the kernel took the pages at once")                           \
+  X(released_mixed, "released_mixed",                                                           \
+    "free runs released partly or in both ways (the segment does not say which pages)")        \
+  X(unlisted, "unlisted",                                                                       \
+    "arena pages in no listed span: not yet handed to the page heap, or spans past the table")
+
+enum {
+#define MV_HEAP_LEDGER_X(member, name, meaning) MV_HEAP_LEDGER_##member,
+  MV_HEAP_LEDGER_LINES(MV_HEAP_LEDGER_X)
+#undef MV_HEAP_LEDGER_X
+  MV_HEAP_N_LEDGER_LINES
+};
+
+typedef struct {
+  guint64 resident; /* bytes of resident pages (pagemap bit 63) */
+  guint64 bytes;    /* virtual bytes of the category */
+} MvHeapLedgerLine;
+
+/* A mapping (VMA) holding all or part of an arena, with its pagemap. */
+typedef struct {
+  guint64 start, end;      /* the VMA, from smaps */
+  guint64 smaps_rss;       /* its Rss from smaps */
+  const guint64 *pagemap;  /* (end - start) / page_size entries */
+} MvHeapWindow;
+
+typedef struct {
+  MvHeapLedgerLine line[MV_HEAP_N_LEDGER_LINES];
+  MvHeapLedgerLine arenas;      /* the sum of the lines */
+  MvHeapLedgerLine mappings;    /* the VMAs holding the arenas: resident = their
+                                 * smaps Rss, bytes = their size */
+  MvHeapLedgerLine neighbours;  /* pages of those VMAs outside the arenas
+                                 * (pagemap): other anonymous memory the kernel
+                                 * merged into the same VMA */
+  gint64 identity_error;        /* mappings - arenas - neighbours (resident):
+                                 * 0 when the process was quiescent */
+} MvHeapLedger;
+
+/* Builds the arena part of reconcile. @spans sorted by address and not
+ * overlapping (as mv_heap_allocator_new makes them), @arenas and @windows
+ * sorted by address; the windows must cover the arenas (a page of an arena
+ * outside every window counts as not resident). In-use small-object spans:
+ * their resident bytes go to live_objects up to the span's live bytes, the
+ * rest to free_slots (objects are carved from the start of a span, so its
+ * first pages hold them). */
+void mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
+                       const MvHeapRange *arenas, gsize n_arenas, const MvHeapWindow *windows,
+                       gsize n_windows, gsize page_size);
+
+G_END_DECLS
