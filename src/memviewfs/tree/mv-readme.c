@@ -54,6 +54,64 @@ static const char readme_rules[] =
   "partial number. Processes without an address space (kernel threads, zombies)\n"
   "show 0, as ps does.\n";
 
+static const char readme_heap[] =
+  "\n"
+  "HEAP (<pid>/heap/)\n"
+  "The kernel's view, for every process, from one read of smaps: reserved,\n"
+  "resident, lazyfree and swapped sum the brk heap ([heap]) and every private\n"
+  "anonymous mapping (unnamed or [anon:<name>]; not [stack]; thread stacks are\n"
+  "unnamed anonymous mappings and are included): the memory a malloc can own.\n"
+  "allocator is \"spanalloc <segment format version>\" for a process that runs\n"
+  "spanalloc (linked or LD_PRELOADed) and published valid statistics, \"none\"\n"
+  "otherwise, \"invalid: <reason>\" for a segment that fails validation (its\n"
+  "allocator files then answer EIO).\n"
+  "The allocator's view exists only for spanalloc processes (ENOENT otherwise).\n"
+  "It is spanalloc's statistics segment as last published: age_ms, the age_ms\n"
+  "row of memstats and of reconcile say how old it is (tables carry no comment\n"
+  "lines). The ladder, beside Go's runtime/metrics (and MemStats), jemalloc's\n"
+  "mallctl statistics and tcmalloc's properties:\n"
+  "  spanalloc              Go runtime/metrics (MemStats)          jemalloc / tcmalloc\n"
+  "  sys                    /memory/classes/total (Sys)            stats.mapped+metadata / generic.heap_size+tcmalloc.metadata_bytes\n"
+  "  heap_sys               heap/objects+unused+free+released      stats.mapped / generic.heap_size\n"
+  "                         (HeapSys)\n"
+  "  heap_alloc             /memory/classes/heap/objects           stats.allocated / generic.current_allocated_bytes\n"
+  "                         (HeapAlloc)\n"
+  "  heap_inuse             heap/objects + heap/unused (HeapInuse) stats.active / heap_size - pageheap_free - pageheap_unmapped\n"
+  "  heap_inuse-heap_alloc  /memory/classes/heap/unused            stats.active - stats.allocated / central+transfer+thread cache free\n"
+  "  heap_idle-heap_released /memory/classes/heap/free             arenas.<i>.pdirty pages / tcmalloc.pageheap_free_bytes\n"
+  "  heap_idle              heap/free + heap/released (HeapIdle)   pdirty+pmuzzy+retained / pageheap_free+pageheap_unmapped\n"
+  "  heap_released          /memory/classes/heap/released          pmuzzy pages + stats.retained / tcmalloc.pageheap_unmapped_bytes\n"
+  "                         (HeapReleased)\n"
+  "  heap_released_free     the part released with MADV_FREE (Go    arenas.<i>.pmuzzy pages (muzzy = MADV_FREE'd) / -\n"
+  "                         before 1.16 or GODEBUG=madvdontneed=0)\n"
+  "  heap_released_dontneed the part released with MADV_DONTNEED   stats.retained (purged) / pageheap_unmapped_bytes\n"
+  "  heap_objects           /gc/heap/objects (HeapObjects)         small+large nmalloc - ndalloc / -\n"
+  "  mallocs, frees         /gc/heap/allocs, /gc/heap/frees        arenas.<i>.{small,large}.nmalloc, .ndalloc / -\n"
+  "                         (Mallocs, Frees)\n"
+  "  span_sys, span_inuse   /memory/classes/metadata/mspan/free+inuse  part of stats.metadata / part of tcmalloc.metadata_bytes\n"
+  "                         (MSpanSys, MSpanInuse)\n"
+  "  meta_sys               metadata/mspan/* + metadata/other      stats.metadata / tcmalloc.metadata_bytes\n"
+  "  tcache_bytes           inside heap/unused (mcache spans)      arenas.<i>.tcache_bytes / tcmalloc.thread_cache_free_bytes\n"
+  "  central_free_bytes     inside heap/unused (mcentral spans)    inside stats.active / tcmalloc.central_cache_free_bytes\n"
+  "classes has one row per size class; spans one row per span of the segment's\n"
+  "span table (spanalloc lists at most a fixed number; the rest of the arenas is\n"
+  "reconcile's \"unlisted\").\n"
+  "reconcile sets the allocator's ledger beside the kernel's, page by page:\n"
+  "columns resident (bytes of pages present in RAM, from /proc/<pid>/pagemap bit\n"
+  "63) and bytes (virtual size of the category); \"-\" where a column does not\n"
+  "apply. Every page of the arenas is in exactly one of live_objects, free_slots,\n"
+  "idle, released_free, released_dontneed, released_mixed, unlisted (for an\n"
+  "in-use small-object span, its resident bytes count as live objects up to the\n"
+  "objects handed out of it, live or in a thread cache, and the rest as free\n"
+  "slots: objects are carved from the start of a span). Identity, exact when the\n"
+  "process stands still: arenas + neighbours = arena_mappings (the smaps Rss of\n"
+  "the mappings holding the arenas; identity_error shows the difference), and\n"
+  "arena_mappings + other_anon_private + anon_shared + file_private +\n"
+  "file_shared = rss, the whole smaps Rss of the same read. A released_free line\n"
+  "with resident bytes is the first seed's story: released to the kernel with\n"
+  "MADV_FREE, yet resident and in rss (LazyFree) until memory pressure.\n"
+  "Access: like smaps and pagemap (PTRACE_MODE_READ), for every file of heap/.\n";
+
 static void
 append_node(GString *out, const MvNode *entry, const char *parent_path)
 {
@@ -78,5 +136,6 @@ mv_render_readme(const MvContext *ctx, const MvNode *node, GString *out, GError 
     append_node(out, &root->children[i], "");
   append_node(out, &mv_pid_dir, "");
   g_string_append(out, readme_rules);
+  g_string_append(out, readme_heap);
   return TRUE;
 }
