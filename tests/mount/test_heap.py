@@ -262,6 +262,28 @@ class TestAllocatorView(HeapTestCase):
         self.assertTrue(later >= first + 250 or later < 250, (first, later))
 
 
+class TestMetrics(HeapTestCase):
+    def test_allocator_ladder_in_prometheus_text(self):
+        w = self.heap_workload()
+        plain = self.workload()
+        w.do(f"alloc 1000 {SIZE}")
+        stats = w.stats()
+        with open(f"{MNT}/metrics/memviewfs.prom", "rb") as f:
+            text = f.read()
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        samples = dict(re.findall(
+            rf'^memviewfs_process_spanalloc_(\w+)\{{pid="{w.pid}",comm="heap-workload"\}} (\S+)$',
+            text.decode(), re.M))
+        self.assertEqual(int(samples["heap_alloc_bytes"]), stats["heap_alloc"])
+        self.assertEqual(int(samples["heap_released_free_bytes"]), stats["heap_released_free"])
+        self.assertEqual(int(samples["mallocs_total"]), stats["mallocs"])
+        self.assertEqual(int(samples["meta_sys_bytes"]), stats["meta_sys"])
+        self.assertLess(float(samples["statistics_age_seconds"]), 60)
+        self.assertNotIn(f'pid="{plain.pid}"'.encode(),
+                         b"\n".join(l for l in text.splitlines() if b"spanalloc" in l))
+
+
 PROBE = r"""
 import json, sys
 out = {}

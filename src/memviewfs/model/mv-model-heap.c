@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "proc/mv-proc-pagemap.h"
+
 /* Segment version 1 publishes no arena ranges: its arenas are the 64 MiB
  * aligned blocks (include/spanalloc.h) that the listed spans touch. */
 #define MV_HEAP_V1_ARENA_SHIFT 26
@@ -209,7 +211,7 @@ resident_bytes(const MvHeapWindow *windows, gsize n_windows, guint64 start, guin
       continue;
     a = a / page_size * page_size;
     for (guint64 p = a; p < b; p += page_size)
-      if (win->pagemap[(p - win->start) / page_size] & G_GUINT64_CONSTANT(0x8000000000000000))
+      if (win->pagemap[(p - win->start) / page_size] & MV_PAGEMAP_PRESENT)
         resident += page_size;
   }
   return resident;

@@ -124,6 +124,18 @@ now_ns(void)
   return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
 }
 
+gboolean
+mv_heap_load_stats(pid_t pid, struct sa_stats *stats, guint64 *age_ms)
+{
+  g_autoptr(MvHeapAllocator) allocator = load_allocator(pid, NULL);
+
+  if (allocator == NULL)
+    return FALSE;
+  *stats = allocator->stats;
+  *age_ms = mv_heap_allocator_age_ms(allocator, now_ns());
+  return TRUE;
+}
+
 static gboolean
 render_allocator(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
