@@ -24,29 +24,41 @@
  *    CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE) or by pread(2) of
  *    /proc/<pid>/mem at offset <start> (needs ptrace-read access). Both work
  *    from another mount namespace (a container) since they use only /proc.
- * 4. Validation, in this order: magic == SA_STATS_MAGIC, version ==
- *    SA_STATS_VERSION (else EPROTO); header_size == sizeof(struct
- *    sa_stats_header), total_size == sizeof(struct sa_stats_segment),
+ * 4. Validation, in this order: magic == SA_STATS_MAGIC, version in
+ *    SA_STATS_VERSION_MIN..SA_STATS_VERSION (else EPROTO); for the version
+ *    read: header_size and total_size are that version's sizes,
  *    stats_offset/stats_size, classes_offset/class_entry_size lie inside
  *    total_size, nclasses <= max_classes == SA_STATS_MAX_CLASSES,
- *    spans_offset/span_entry_size/max_spans likewise and nspans <= max_spans
- *    (else EINVAL). No pointer is ever stored in the segment: only offsets.
+ *    spans_offset/span_entry_size/max_spans likewise and nspans <= max_spans;
+ *    version 2 also arenas_offset/arena_entry_size/max_arenas/max_pages,
+ *    narenas <= max_arenas, npages <= max_pages, every listed arena inside
+ *    the page-state map it claims (else EINVAL). No pointer is ever stored in
+ *    the segment: only offsets. A version 1 segment is converted to this
+ *    layout (new fields 0, no arena table).
  * 5. Seqlock: the writer increments `seq` to an odd value, writes, then
  *    increments it to the next even value. The reader copies the segment,
  *    then re-reads `seq`; an odd value or a change means a torn copy: retry
  *    (bounded; EAGAIN after SA_STATS_READ_RETRIES attempts).
  *
- * Freshness: the writer publishes at slow-path events (thread-cache refill
- * or flush, large allocation/free, thread exit; at most one publication per
- * 20 ms) and on every sa_stats()/sa_scavenge(), never on the fast path. An
- * idle process therefore shows its state as of its last publication: the
- * header's publish_time_ns says how old that is. The span table costs a walk
- * of every span, so slow-path publications rebuild it at most once per
- * second, the first time one second after the first publication (until
- * then nspans = spans_total = 0; afterwards it may be up to 1 s older than
- * publish_time_ns); sa_stats() and sa_scavenge() always rebuild it.
+ * Freshness: a background thread (started at the allocator's first use,
+ * restarted in a fork child) wakes every SA_BACKGROUND_INTERVAL_MS, runs the
+ * scavenger when a free run's SPANALLOC_SCAVENGE_MS delay is due, and
+ * publishes the ladder, the span table and the arenas whenever the ladder
+ * changed since its last publication: an idle process's segment is at most
+ * ~100 ms behind. Slow-path events (thread-cache refill or flush, large
+ * allocation/free, thread exit) also publish the ladder (at most once per
+ * 20 ms, the tables at most once per second), and sa_stats()/sa_scavenge()
+ * publish everything. Times: publish_time_ns (the ladder) and tables_time_ns
+ * (span table and arenas) are CLOCK_REALTIME in ns since the epoch, so a
+ * reader in any process (any time namespace) computes the age as its own
+ * CLOCK_REALTIME minus them. SPANALLOC_BACKGROUND=0 disables the thread
+ * (the segment is then only refreshed by the events above).
  *
  * sa_stats_read_pid() implements 2-5; spanalloc-stat(1) (examples/) uses it.
+ * The reader and the printers below are in libspanalloc-stats
+ * (pkg-config spanalloc-stats), which never allocates and does not replace
+ * malloc; the allocator is libspanalloc (sa_* API, pkg-config spanalloc) or
+ * libspanalloc-malloc (the malloc replacement, pkg-config spanalloc-malloc).
  */
 #ifndef SPANALLOC_STATS_H
 #define SPANALLOC_STATS_H
@@ -62,12 +74,43 @@ extern "C" {
 
 #define SA_STATS_MEMFD_NAME "spanalloc-stats"
 #define SA_STATS_MAGIC 0x5350414e53544154ULL /* "SPANSTAT" */
-#define SA_STATS_VERSION 1u
+/* Version 2 (this header) adds the arena table and page-state map, the
+ * v2 ladder fields and span rows split by release state; readers accept
+ * version 1 too (sa_stats_read_pid converts it: new fields read as 0). */
+#define SA_STATS_VERSION 2u
+#define SA_STATS_VERSION_MIN 1u
 /* Fixed upper bound of size classes in the segment (the allocator uses fewer). */
 #define SA_STATS_MAX_CLASSES 96u
 #define SA_STATS_READ_RETRIES 1000
 /* Fixed upper bound of span rows in the segment (more spans: truncated). */
 #define SA_STATS_MAX_SPANS 1024u
+/* Period of the background thread (ms): statistics at most this much plus
+ * one publication behind, the scavenger at most this much late. */
+#define SA_BACKGROUND_INTERVAL_MS 50u
+/* Fixed upper bound of arena reservations listed in the segment. */
+#define SA_STATS_MAX_ARENAS 256u
+/* Fixed upper bound of 8 KiB pages in the page-state map (4 GiB of arenas). */
+#define SA_STATS_MAX_PAGES 524288u
+
+/* Names given to the allocator's anonymous mappings with
+ * prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME) where the kernel has
+ * CONFIG_ANON_VMA_NAME (smaps/maps then show "[anon:spanalloc-arena]"). */
+#define SA_ARENA_VMA_NAME "spanalloc-arena"
+#define SA_META_VMA_NAME "spanalloc-meta"
+
+/*
+ * State of an 8 KiB page (page-state map) and of a span row (span table).
+ * Version 1 segments only have 1..3 in span rows, and there 1 means "free
+ * run" with released_pages of its pages released (any mode).
+ */
+enum sa_page_state {
+	SA_PAGE_UNUSED = 0,            /* reserved, never handed to the page heap (untouched) */
+	SA_PAGE_IDLE = 1,              /* free page-heap page, not released (may be resident) */
+	SA_PAGE_SMALL = 2,             /* in a small-object span (in use) */
+	SA_PAGE_LARGE = 3,             /* in a large object (in use) */
+	SA_PAGE_RELEASED_FREE = 4,     /* free, released with MADV_FREE (resident until reclaimed) */
+	SA_PAGE_RELEASED_DONTNEED = 5, /* free, released with MADV_DONTNEED (not resident) */
+};
 
 /*
  * The MemStats ladder. X(name, description). Invariants (exact when no other
@@ -77,7 +120,7 @@ extern "C" {
  *   heap_objects = mallocs - frees; heap_alloc <= heap_inuse;
  *   sys = heap_sys + meta_sys.
  */
-#define SA_STATS_FIELDS(X) \
+#define SA_STATS_FIELDS_V1(X) \
 	X(sys, "bytes obtained from the OS: heap_sys + meta_sys") \
 	X(heap_sys, "bytes of arena memory handed to the page heap") \
 	X(heap_alloc, "bytes of live objects (small: class size; large: whole pages)") \
@@ -105,6 +148,18 @@ extern "C" {
 	X(scavenges, "cumulative madvise calls made by the scavenger") \
 	X(nclasses, "number of valid rows in classes[]")
 
+/* Fields added by version 2 (appended: a version 1 segment is a prefix). */
+#define SA_STATS_FIELDS_V2(X) \
+	X(heap_unused, "bytes of in-use spans not holding live objects (heap_inuse - heap_alloc)") \
+	X(heap_unreleased, "idle bytes not returned to the OS (heap_idle - heap_released)") \
+	X(total_alloc, "cumulative bytes allocated (small: class size; large: whole pages)") \
+	X(arena_reserved, "bytes of address space reserved for arenas (>= heap_sys; the rest untouched)") \
+	X(background_thread, "1 while the background publisher/scavenger thread runs, else 0") \
+	X(background_wakeups, "cumulative wake-ups of the background thread")
+
+/* The whole list, in segment order. */
+#define SA_STATS_FIELDS(X) SA_STATS_FIELDS_V1(X) SA_STATS_FIELDS_V2(X)
+
 /* Per size class. X(name, description). */
 #define SA_CLASS_FIELDS(X) \
 	X(class_id, "size class index") \
@@ -121,12 +176,19 @@ extern "C" {
 #define SA_SPAN_FIELDS(X) \
 	X(base, "first address of the span") \
 	X(pages, "length (8 KiB pages)") \
-	X(state, "1 = free run, 2 = small-object span, 3 = large object") \
+	X(state, "enum sa_page_state: 1 idle, 2 small-object span, 3 large object, 4 released (MADV_FREE), 5 released (MADV_DONTNEED)") \
 	X(class_id, "size class (small spans; 0 otherwise)") \
 	X(objects, "objects per span (small spans)") \
 	X(objects_inuse, "objects handed out: live or in a thread cache (small spans)") \
-	X(released_pages, "pages released to the OS (free runs)") \
-	X(idle_ms, "milliseconds since the run became free (free runs)")
+	X(released_pages, "pages released to the OS (free rows: all or none of them in version 2)") \
+	X(idle_ms, "milliseconds since the run became free (free rows)")
+
+/* One row per arena reservation (one mmap). X(name, description). */
+#define SA_ARENA_FIELDS(X) \
+	X(start, "first address of the reservation") \
+	X(length, "bytes reserved (mapped read/write)") \
+	X(heap_bytes, "bytes from start handed to the page heap (the rest: SA_PAGE_UNUSED)") \
+	X(first_page, "index of its first 8 KiB page in the page-state map")
 
 #define SA_STATS_DECLARE_FIELD(name, desc) uint64_t name;
 
@@ -135,12 +197,43 @@ struct sa_span_stats {
 };
 
 /* The span table: the first SA_STATS_MAX_SPANS spans (small spans by class,
- * then large objects, then free runs); spans_total counts all of them. */
+ * then large objects, then free runs, each free run split into rows of one
+ * state: idle, released with MADV_FREE, released with MADV_DONTNEED);
+ * spans_total counts all rows. */
 struct sa_span_table {
 	uint64_t nspans;      /* valid rows */
 	uint64_t spans_total; /* spans that exist (> nspans: truncated) */
 	struct sa_span_stats spans[SA_STATS_MAX_SPANS];
 };
+
+struct sa_arena_stats {
+	SA_ARENA_FIELDS(SA_STATS_DECLARE_FIELD)
+};
+
+/*
+ * The arenas (version 2): the reservations in address order and, for their
+ * pages in the same order, one enum sa_page_state per 8 KiB page, two per
+ * byte (page i: low nibble of page_states[i / 2] when i is even, high nibble
+ * when odd). Arena k's pages are map entries first_page .. first_page +
+ * length / 8192 - 1 (those below npages). Exact at publication: with the
+ * span table, rebuilt together.
+ */
+struct sa_arena_table {
+	uint64_t narenas;      /* valid rows */
+	uint64_t arenas_total; /* reservations that exist (> narenas: truncated) */
+	uint64_t npages;       /* valid page-state entries */
+	uint64_t pages_total;  /* pages of all reservations (> npages: truncated) */
+	struct sa_arena_stats arenas[SA_STATS_MAX_ARENAS];
+	uint8_t page_states[SA_STATS_MAX_PAGES / 2];
+};
+
+static inline enum sa_page_state sa_page_state_at(const struct sa_arena_table *t, uint64_t i)
+{
+	if (i >= t->npages || i >= SA_STATS_MAX_PAGES)
+		return SA_PAGE_UNUSED;
+	uint8_t b = t->page_states[i / 2];
+	return (enum sa_page_state)((i & 1) ? b >> 4 : b & 15);
+}
 
 struct sa_class_stats {
 	SA_CLASS_FIELDS(SA_STATS_DECLARE_FIELD)
@@ -168,18 +261,32 @@ struct sa_stats_header {
 	uint32_t max_spans;        /* SA_STATS_MAX_SPANS */
 	uint64_t seq;              /* seqlock: odd while being written */
 	uint64_t publications;     /* number of completed publications */
-	uint64_t publish_time_ns;  /* CLOCK_REALTIME of the last publication (ns) */
+	uint64_t publish_time_ns;  /* CLOCK_REALTIME of the last publication (ns since the epoch) */
+	/* version 2 (a version 1 header ends here: SA_STATS_V1_HEADER_SIZE) */
+	uint32_t arenas_offset;    /* offset of struct sa_arena_table */
+	uint32_t arena_entry_size; /* sizeof(struct sa_arena_stats) */
+	uint32_t max_arenas;       /* SA_STATS_MAX_ARENAS */
+	uint32_t max_pages;        /* SA_STATS_MAX_PAGES */
+	uint64_t tables_time_ns;   /* CLOCK_REALTIME when span table and arenas were last rebuilt (ns) */
 };
+
+/* Frozen layout of version 1 (sizes in bytes), for readers of old segments. */
+#define SA_STATS_V1_HEADER_SIZE 80u
+#define SA_STATS_V1_COUNT(name, desc) + 1
+#define SA_STATS_V1_NFIELDS (0 SA_STATS_FIELDS_V1(SA_STATS_V1_COUNT))
 
 struct sa_stats_segment {
 	struct sa_stats_header hdr;
 	struct sa_stats stats;
 	struct sa_span_table spans;
+	struct sa_arena_table arenas; /* version 2 */
 };
 
-/* A reader's private, validated copy of another process's segment. */
+/* A reader's private, validated copy of another process's segment, always
+ * in this header's (version 2) layout. ~340 KiB: keep it off small stacks. */
 struct sa_stats_segment_copy {
 	struct sa_stats_segment seg;
+	uint32_t source_version; /* version of the segment that was read (1 or 2) */
 };
 
 /*
@@ -190,7 +297,8 @@ struct sa_stats_segment_copy {
  * (never got a consistent copy). Never allocates with malloc.
  */
 int sa_stats_read_pid(pid_t pid, struct sa_stats_segment_copy *out);
-/* Validates a segment image of `len` bytes: 0, EINVAL or EPROTO. */
+/* Validates a segment image of `len` bytes, of either version: 0, EINVAL,
+ * EPROTO, or EAGAIN (written at that moment). */
 int sa_stats_segment_validate(const void *buf, size_t len);
 
 /* Text printers, generated from the X-macro lists: "name value" lines, then a
@@ -199,6 +307,8 @@ int sa_stats_print(FILE *f, const struct sa_stats *s);
 int sa_stats_print_fd(int fd, const struct sa_stats *s); /* no malloc, write(2) */
 /* The span table as text: a header line, then one row per span. */
 int sa_spans_print_fd(int fd, const struct sa_span_table *t);
+/* The arena table as text: one row per arena with its pages per state. */
+int sa_arenas_print_fd(int fd, const struct sa_arena_table *t);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,10 @@ static struct sa_heap_counters sa_hc;
 static uint64_t sa_next_scavenge_ms;
 static struct sa_span *sa_large_list; /* in-use large objects (for the span table) */
 static uint64_t sa_free_runs;          /* free runs in the lists */
+/* Arena reservations in the order made (for the published arena table);
+ * beyond SA_STATS_MAX_ARENAS only counted (sa_hc.arenas). */
+static struct { uintptr_t start; size_t length, heap_bytes; } sa_resv[SA_STATS_MAX_ARENAS];
+static uint64_t sa_resv_bytes; /* all reservations (bytes) */
 
 static inline uint8_t *sa_pstate(uintptr_t a)
 {
@@ -166,11 +170,21 @@ static bool sa_grow(size_t need, uint64_t now)
 			}
 			__atomic_store_n(&sa_l1[a >> SA_ARENA_SHIFT], ar, __ATOMIC_RELEASE);
 		}
-		sa_hc.arenas++;
+		sa_os_name(p, rsv, SA_ARENA_VMA_NAME);
 		/* the tail of the previous arena becomes a free run */
-		if (sa_arena_end > sa_arena_cur &&
-		    !sa_add_fresh(sa_arena_cur, (sa_arena_end - sa_arena_cur) >> SA_PAGE_SHIFT, now))
-			return false;
+		if (sa_arena_end > sa_arena_cur) {
+			if (!sa_add_fresh(sa_arena_cur, (sa_arena_end - sa_arena_cur) >> SA_PAGE_SHIFT, now))
+				return false;
+			if (sa_hc.arenas && sa_hc.arenas <= SA_STATS_MAX_ARENAS)
+				sa_resv[sa_hc.arenas - 1].heap_bytes = sa_resv[sa_hc.arenas - 1].length;
+		}
+		if (sa_hc.arenas < SA_STATS_MAX_ARENAS) {
+			sa_resv[sa_hc.arenas].start = (uintptr_t)p;
+			sa_resv[sa_hc.arenas].length = rsv;
+			sa_resv[sa_hc.arenas].heap_bytes = 0;
+		}
+		sa_hc.arenas++;
+		sa_resv_bytes += rsv;
 		sa_arena_cur = (uintptr_t)p;
 		sa_arena_end = (uintptr_t)p + rsv;
 	}
@@ -180,6 +194,9 @@ static bool sa_grow(size_t need, uint64_t now)
 	if (!sa_add_fresh(sa_arena_cur, bytes >> SA_PAGE_SHIFT, now))
 		return false;
 	sa_arena_cur += bytes;
+	if (sa_hc.arenas && sa_hc.arenas <= SA_STATS_MAX_ARENAS) {
+		sa_resv[sa_hc.arenas - 1].heap_bytes = sa_arena_cur - sa_resv[sa_hc.arenas - 1].start;
+	}
 	return true;
 }
 
@@ -343,6 +360,7 @@ struct sa_span *sa_heap_alloc(size_t npages, size_t align_pages, uint8_t state)
 			s->next->prev = s;
 		sa_large_list = s;
 		sa_hc.large_allocs++;
+		sa_hc.large_alloc_pages += npages;
 		sa_hc.large_inuse_pages += npages;
 		sa_hc.large_inuse_objs++;
 	}
@@ -425,6 +443,7 @@ bool sa_heap_resize(struct sa_span *s, size_t npages)
 			s->npages = (uint32_t)npages;
 			sa_hc.inuse_pages += extra;
 			sa_hc.large_inuse_pages += extra;
+			sa_hc.large_alloc_pages += extra;
 			done = true;
 		}
 	} else if (npages < s->npages) {
@@ -457,19 +476,49 @@ void sa_heap_counters(struct sa_heap_counters *out)
 {
 	sa_lock(&sa_heap_lock);
 	*out = sa_hc;
+	out->reserved_bytes = sa_resv_bytes;
 	sa_unlock(&sa_heap_lock);
 }
 
-static void sa_span_row(struct sa_span_table *t, const struct sa_span *s, uint64_t now)
+/* The published state of a free page (how it was released, if it was). */
+static inline uint8_t sa_free_page_state(uintptr_t a)
 {
+	uint8_t rel = *sa_pstate(a) & SA_PG_REL_MASK;
+	return rel == SA_PG_REL_FREE ? SA_PAGE_RELEASED_FREE :
+	       rel == SA_PG_REL_DONTNEED ? SA_PAGE_RELEASED_DONTNEED : SA_PAGE_IDLE;
+}
+
+static void sa_span_row(struct sa_span_table *t, uintptr_t base, uint64_t pages, uint8_t state,
+			uint64_t idle_ms)
+{
+	t->spans_total++;
+	if (t->nspans >= SA_STATS_MAX_SPANS)
+		return;
 	struct sa_span_stats *r = &t->spans[t->nspans++];
 	memset(r, 0, sizeof(*r));
-	r->base = s->base;
-	r->pages = s->npages;
-	r->state = s->state;
-	if (s->state == SA_SPAN_FREE) {
-		r->released_pages = s->nreleased;
-		r->idle_ms = now - s->idle_since_ms;
+	r->base = base;
+	r->pages = pages;
+	r->state = state;
+	if (state != SA_PAGE_LARGE) {
+		r->released_pages = state == SA_PAGE_IDLE ? 0 : pages;
+		r->idle_ms = idle_ms;
+	}
+}
+
+/* A free run as rows of one state each (idle / released per mode). */
+static void sa_free_run_rows(struct sa_span_table *t, const struct sa_span *s, uint64_t now)
+{
+	uint64_t idle_ms = now - s->idle_since_ms;
+	uintptr_t run = s->base;
+	uint8_t cur = sa_free_page_state(s->base);
+	for (size_t i = 1; i <= s->npages; i++) {
+		uintptr_t a = s->base + (i << SA_PAGE_SHIFT);
+		uint8_t st = i < s->npages ? sa_free_page_state(a) : 0;
+		if (i < s->npages && st == cur)
+			continue;
+		sa_span_row(t, run, (a - run) >> SA_PAGE_SHIFT, cur, idle_ms);
+		run = a;
+		cur = st;
 	}
 }
 
@@ -477,13 +526,54 @@ void sa_heap_spans(struct sa_span_table *t)
 {
 	sa_lock(&sa_heap_lock);
 	uint64_t now = sa_now_ms();
-	t->spans_total += sa_hc.large_inuse_objs + sa_free_runs;
-	/* bounded walk: stops once the table is full */
-	for (struct sa_span *s = sa_large_list; s && t->nspans < SA_STATS_MAX_SPANS; s = s->next)
-		sa_span_row(t, s, now);
+	/* every row is counted in spans_total, rows past the bound are not stored */
+	for (struct sa_span *s = sa_large_list; s; s = s->next)
+		sa_span_row(t, s->base, s->npages, SA_PAGE_LARGE, 0);
 	for (uint32_t i = 0; i < SA_EXACT_LISTS; i++)
-		for (struct sa_span *s = sa_free_lists[i]; s && t->nspans < SA_STATS_MAX_SPANS; s = s->next)
-			sa_span_row(t, s, now);
+		for (struct sa_span *s = sa_free_lists[i]; s; s = s->next)
+			sa_free_run_rows(t, s, now);
+	sa_unlock(&sa_heap_lock);
+}
+
+static inline void sa_map_set(struct sa_arena_table *t, uint64_t i, uint8_t st)
+{
+	uint8_t *b = &t->page_states[i / 2];
+	*b = (i & 1) ? (uint8_t)((*b & 15) | (st << 4)) : (uint8_t)((*b & 0xf0) | st);
+}
+
+/* The state of heap page `a` (inside the heap part of a reservation). In-use
+ * pages always map to their span; a free page may map to a stale descriptor,
+ * which never covers it as an in-use span. */
+static uint8_t sa_heap_page_state(uintptr_t a)
+{
+	const struct sa_span *s = sa_span_of(a);
+	if (s && (s->state == SA_SPAN_SMALL || s->state == SA_SPAN_LARGE) && a >= s->base &&
+	    a - s->base < ((uintptr_t)s->npages << SA_PAGE_SHIFT))
+		return s->state == SA_SPAN_SMALL ? SA_PAGE_SMALL : SA_PAGE_LARGE;
+	return sa_free_page_state(a);
+}
+
+void sa_heap_arenas(struct sa_arena_table *t)
+{
+	sa_lock(&sa_heap_lock);
+	t->narenas = 0;
+	t->arenas_total = sa_hc.arenas;
+	t->npages = 0;
+	t->pages_total = sa_resv_bytes >> SA_PAGE_SHIFT;
+	uint64_t n = sa_hc.arenas < SA_STATS_MAX_ARENAS ? sa_hc.arenas : SA_STATS_MAX_ARENAS;
+	for (uint64_t k = 0; k < n; k++) {
+		struct sa_arena_stats *r = &t->arenas[t->narenas++];
+		r->start = sa_resv[k].start;
+		r->length = sa_resv[k].length;
+		r->heap_bytes = sa_resv[k].heap_bytes;
+		r->first_page = t->npages;
+		uint64_t pages = sa_resv[k].length >> SA_PAGE_SHIFT;
+		uint64_t heap_pages = sa_resv[k].heap_bytes >> SA_PAGE_SHIFT;
+		for (uint64_t i = 0; i < pages && t->npages < SA_STATS_MAX_PAGES; i++) {
+			uintptr_t a = sa_resv[k].start + (i << SA_PAGE_SHIFT);
+			sa_map_set(t, t->npages++, i < heap_pages ? sa_heap_page_state(a) : SA_PAGE_UNUSED);
+		}
+	}
 	sa_unlock(&sa_heap_lock);
 }
 

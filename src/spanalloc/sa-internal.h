@@ -247,6 +247,8 @@ struct sa_heap_counters {
 	uint64_t sys_pages, inuse_pages, rel_free_pages, rel_dontneed_pages;
 	uint64_t large_allocs, large_frees, large_inuse_pages, large_inuse_objs;
 	uint64_t arenas, scavenges;
+	uint64_t large_alloc_pages; /* cumulative pages of large allocations (and in-place growth) */
+	uint64_t reserved_bytes;    /* all arena reservations (filled by sa_heap_counters) */
 };
 SA_HIDDEN void sa_heap_counters(struct sa_heap_counters *out);
 /* Appends large objects then free runs to t (bounded); counts all in spans_total. */
@@ -254,6 +256,8 @@ SA_HIDDEN void sa_heap_spans(struct sa_span_table *t);
 /* Appends small-object spans of every shard and class to t. */
 SA_HIDDEN void sa_central_spans(struct sa_span_table *t);
 SA_HIDDEN void sa_spans_collect(struct sa_span_table *t);
+/* Fills t with the arena reservations and the page-state map. */
+SA_HIDDEN void sa_heap_arenas(struct sa_arena_table *t);
 /* Test hook: the free run containing `a` (0 if `a` is not in a free run). */
 SA_HIDDEN size_t sa_heap_debug_free_run(uintptr_t a, uintptr_t *base);
 extern sa_lock_t sa_heap_lock SA_HIDDEN;
@@ -270,6 +274,8 @@ extern sa_lock_t sa_meta_lock SA_HIDDEN;
 SA_HIDDEN void *sa_os_map(size_t bytes, size_t align);
 SA_HIDDEN uint64_t sa_now_ms(void);
 SA_HIDDEN int sa_os_release(void *p, size_t bytes, int mode); /* returns the mode used */
+/* Names an anonymous mapping (CONFIG_ANON_VMA_NAME); silently nothing elsewhere. */
+SA_HIDDEN void sa_os_name(void *p, size_t bytes, const char *name);
 
 /* ---------- global state, init, registry, fork ---------- */
 extern int sa_inited SA_HIDDEN;
@@ -293,6 +299,18 @@ SA_HIDDEN void sa_publish(const struct sa_stats *s);
 SA_HIDDEN void sa_publish_maybe(void);
 SA_HIDDEN void sa_publish_fork_child(void);
 extern sa_lock_t sa_publish_lock SA_HIDDEN;
+/* Publishes ladder, span table and arenas if the ladder changed since the
+ * last publication (or `force`). Called by the background thread. */
+SA_HIDDEN void sa_publish_if_changed(bool force);
+
+/* ---------- background thread (sa-background.c) ---------- */
+extern int sa_bg_running SA_HIDDEN;      /* 1 while the thread runs */
+extern uint64_t sa_bg_wakeups SA_HIDDEN; /* cumulative wake-ups */
+extern int sa_bg_disabled SA_HIDDEN;     /* SPANALLOC_BACKGROUND=0 */
+/* Starts the thread if it is not running (once per process; again in a fork
+ * child). Safe to call from inside malloc. */
+SA_HIDDEN void sa_bg_start(void);
+SA_HIDDEN void sa_bg_fork_child(void);
 
 /* ---------- API implementation shared by sa_* and malloc ---------- */
 SA_HIDDEN void *sa_calloc_impl(size_t n, size_t size);

@@ -18,6 +18,7 @@ void *sa_meta_alloc_pages(size_t bytes)
 	void *p = sa_os_map(bytes, 4096);
 	if (!p)
 		return NULL;
+	sa_os_name(p, bytes, SA_META_VMA_NAME);
 	sa_lock(&sa_meta_lock);
 	sa_meta_sys_bytes += bytes;
 	sa_unlock(&sa_meta_lock);
@@ -37,6 +38,7 @@ struct sa_span *sa_meta_span_new(void)
 				sa_unlock(&sa_meta_lock);
 				return NULL;
 			}
+			sa_os_name(c, SA_META_CHUNK, SA_META_VMA_NAME);
 			sa_meta_sys_bytes += SA_META_CHUNK;
 			sa_span_sys_bytes += SA_META_CHUNK;
 			sa_span_chunk_cur = c;

@@ -3,6 +3,8 @@
  * the fatal-error path (write(2) + abort(), never allocating). */
 #include "sa-internal.h"
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -60,6 +62,21 @@ int sa_os_release(void *p, size_t bytes, int mode)
 	}
 	madvise(p, bytes, MADV_DONTNEED);
 	return SA_RELEASE_DONTNEED;
+}
+
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+void sa_os_name(void *p, size_t bytes, const char *name)
+{
+	/* EINVAL without CONFIG_ANON_VMA_NAME: the mapping stays unnamed, and
+	 * readers still find the arenas in the segment's arena table. errno is
+	 * left as it was (this runs inside malloc). */
+	int saved = errno;
+	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, (unsigned long)bytes,
+	      (unsigned long)name);
+	errno = saved;
 }
 
 uint64_t sa_now_ms(void)

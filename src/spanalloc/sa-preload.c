@@ -7,6 +7,14 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+/* Starts the background thread once libc is initialised (sa-background.c):
+ * never from inside a malloc call. */
+__attribute__((constructor)) static void sa_preload_init(void)
+{
+	sa_ensure_init();
+	sa_bg_start();
+}
+
 SA_EXPORT void *malloc(size_t size)
 {
 	return sa_malloc_inline(size);

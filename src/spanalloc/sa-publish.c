@@ -8,7 +8,9 @@
  * alloc/free, thread exit; the ladder at most once per
  * SA_PUBLISH_INTERVAL_MS, the span table, which walks every span under
  * every class lock, at most once per SA_PUBLISH_SPANS_INTERVAL_MS) and, both,
- * on every sa_stats()/sa_scavenge(); never on the fast path.
+ * on every sa_stats()/sa_scavenge(); never on the fast path. The background
+ * thread (sa-background.c) publishes everything whenever the ladder differs
+ * from the one published with the last tables.
  */
 #include "sa-internal.h"
 #include <errno.h>
@@ -27,6 +29,9 @@ static struct sa_stats_segment *sa_seg;
 static int sa_seg_failed;
 static uint64_t sa_last_publish_ms;
 static uint64_t sa_last_spans_ms; /* under sa_publish_lock */
+/* The ladder published with the last span table and arenas (under
+ * sa_publish_lock): the background thread republishes when it differs. */
+static struct sa_stats sa_tables_ladder;
 
 static struct sa_stats_segment *sa_seg_create(void)
 {
@@ -61,6 +66,10 @@ static struct sa_stats_segment *sa_seg_create(void)
 	h->spans_offset = offsetof(struct sa_stats_segment, spans);
 	h->span_entry_size = sizeof(struct sa_span_stats);
 	h->max_spans = SA_STATS_MAX_SPANS;
+	h->arenas_offset = offsetof(struct sa_stats_segment, arenas);
+	h->arena_entry_size = sizeof(struct sa_arena_stats);
+	h->max_arenas = SA_STATS_MAX_ARENAS;
+	h->max_pages = SA_STATS_MAX_PAGES;
 	__atomic_store_n(&h->seq, 0, __ATOMIC_RELAXED);
 	/* magic last: a reader that sees it sees a complete header */
 	__atomic_store_n(&h->magic, SA_STATS_MAGIC, __ATOMIC_RELEASE);
@@ -69,6 +78,13 @@ static struct sa_stats_segment *sa_seg_create(void)
 
 /* with_spans: also rebuild the span table (otherwise the segment keeps the
  * table of the last publication that did). */
+static uint64_t sa_realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void sa_publish_locked(const struct sa_stats *s, bool with_spans)
 {
 	if (!sa_seg)
@@ -83,11 +99,13 @@ static void sa_publish_locked(const struct sa_stats *s, bool with_spans)
 	/* written in place: the table (~64 KiB) never sits on a thread's stack */
 	if (with_spans) {
 		sa_spans_collect(&sa_seg->spans);
+		sa_heap_arenas(&sa_seg->arenas);
 		sa_last_spans_ms = sa_now_ms();
+		memcpy(&sa_tables_ladder, s, sizeof(*s));
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	h->publish_time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	h->publish_time_ns = sa_realtime_ns();
+	if (with_spans)
+		h->tables_time_ns = h->publish_time_ns;
 	h->publications++;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	__atomic_store_n(&h->seq, seq + 2, __ATOMIC_RELAXED);
@@ -121,6 +139,23 @@ void sa_publish_maybe(void)
 	errno = saved_errno;
 }
 
+void sa_publish_if_changed(bool force)
+{
+	/* a static buffer: the thread's stack stays small, and only the holder
+	 * of sa_publish_lock uses it */
+	static struct sa_stats st;
+	sa_lock(&sa_publish_lock);
+	sa_stats_collect(&st);
+	/* the wake-up counter moves without the heap changing */
+	uint64_t wakeups = st.background_wakeups;
+	st.background_wakeups = sa_tables_ladder.background_wakeups;
+	bool same = memcmp(&st, &sa_tables_ladder, sizeof(st)) == 0;
+	st.background_wakeups = wakeups;
+	if (force || !sa_seg || !same)
+		sa_publish_locked(&st, true);
+	sa_unlock(&sa_publish_lock);
+}
+
 /* In a fork child the inherited mapping is the parent's segment: drop it. */
 void sa_publish_fork_child(void)
 {
@@ -130,4 +165,5 @@ void sa_publish_fork_child(void)
 	sa_seg_failed = 0;
 	sa_last_publish_ms = 0;
 	sa_last_spans_ms = 0;
+	memset(&sa_tables_ladder, 0, sizeof(sa_tables_ladder));
 }

@@ -54,6 +54,7 @@ void sa_stats_collect(struct sa_stats *out)
 		out->heap_objects += cs->objects_inuse;
 		out->heap_alloc += cs->objects_inuse * cs->size;
 		out->mallocs += cs->mallocs;
+		out->total_alloc += cs->mallocs * cs->size;
 		out->tcache_bytes += cached[c] * cs->size;
 		out->central_free_bytes += (spans * cs->objects_per_span - (outn < spans * cs->objects_per_span ? outn : spans * cs->objects_per_span)) * cs->size;
 	}
@@ -72,8 +73,12 @@ void sa_stats_collect(struct sa_stats *out)
 	out->heap_objects += h.large_inuse_objs;
 	out->heap_alloc += out->large_inuse;
 	out->mallocs += h.large_allocs;
+	out->total_alloc += h.large_alloc_pages << SA_PAGE_SHIFT;
 	out->frees = out->mallocs - out->heap_objects;
 	out->arenas = h.arenas;
+	out->arena_reserved = h.reserved_bytes;
+	out->heap_unused = out->heap_inuse > out->heap_alloc ? out->heap_inuse - out->heap_alloc : 0;
+	out->heap_unreleased = out->heap_idle - out->heap_released;
 	out->scavenges = h.scavenges;
 
 	struct sa_meta_counters m;
@@ -85,6 +90,8 @@ void sa_stats_collect(struct sa_stats *out)
 	out->pages_per_span_unit = SA_PAGE_SIZE;
 	out->release_mode = (uint64_t)__atomic_load_n(&sa_release_mode_cur, __ATOMIC_RELAXED);
 	out->scavenge_delay_ms = sa_scavenge_delay_ms;
+	out->background_thread = (uint64_t)__atomic_load_n(&sa_bg_running, __ATOMIC_RELAXED);
+	out->background_wakeups = __atomic_load_n(&sa_bg_wakeups, __ATOMIC_RELAXED);
 }
 
 void sa_spans_collect(struct sa_span_table *t)
@@ -93,133 +100,4 @@ void sa_spans_collect(struct sa_span_table *t)
 	t->spans_total = 0;
 	sa_central_spans(t);
 	sa_heap_spans(t);
-}
-
-/* ---------- printers ---------- */
-#define SA_PRINT_FIELD(name, desc) fprintf(f, "%-24s %" PRIu64 "\n", #name, s->name);
-#define SA_PRINT_HDR(name, desc) fprintf(f, " %s", #name);
-#define SA_PRINT_CELL(name, desc) fprintf(f, " %" PRIu64, cs->name);
-
-SA_EXPORT int sa_stats_print(FILE *f, const struct sa_stats *s)
-{
-	if (!f || !s)
-		return EINVAL;
-	SA_STATS_FIELDS(SA_PRINT_FIELD)
-	uint64_t n = s->nclasses < SA_STATS_MAX_CLASSES ? s->nclasses : SA_STATS_MAX_CLASSES;
-	fprintf(f, "#");
-	SA_CLASS_FIELDS(SA_PRINT_HDR)
-	fprintf(f, "\n");
-	for (uint64_t i = 0; i < n; i++) {
-		const struct sa_class_stats *cs = &s->classes[i];
-		SA_CLASS_FIELDS(SA_PRINT_CELL)
-		fprintf(f, "\n");
-	}
-	return ferror(f) ? EIO : 0;
-}
-
-/* Fixed-buffer formatting for the fd printer: no stdio, no malloc. */
-struct sa_outbuf {
-	int fd;
-	int err;
-	size_t len;
-	char buf[4096];
-};
-
-static void sa_out_flush(struct sa_outbuf *o)
-{
-	size_t off = 0;
-	while (off < o->len && !o->err) {
-		ssize_t w = write(o->fd, o->buf + off, o->len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			o->err = errno;
-		} else {
-			off += (size_t)w;
-		}
-	}
-	o->len = 0;
-}
-
-static void sa_out_str(struct sa_outbuf *o, const char *str)
-{
-	for (; *str; str++) {
-		if (o->len == sizeof(o->buf))
-			sa_out_flush(o);
-		o->buf[o->len++] = *str;
-	}
-}
-
-static void sa_out_u64(struct sa_outbuf *o, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	char s[24];
-	for (int i = 0; i < n; i++)
-		s[i] = tmp[n - 1 - i];
-	s[n] = 0;
-	sa_out_str(o, s);
-}
-
-static void sa_out_pad(struct sa_outbuf *o, const char *name, size_t width)
-{
-	sa_out_str(o, name);
-	for (size_t l = strlen(name); l < width; l++)
-		sa_out_str(o, " ");
-}
-
-#define SA_FD_FIELD(name, desc) sa_out_pad(&o, #name, 25); sa_out_u64(&o, s->name); sa_out_str(&o, "\n");
-#define SA_FD_HDR(name, desc) sa_out_str(&o, " " #name);
-#define SA_FD_CELL(name, desc) sa_out_str(&o, " "); sa_out_u64(&o, cs->name);
-
-SA_EXPORT int sa_stats_print_fd(int fd, const struct sa_stats *s)
-{
-	if (fd < 0 || !s)
-		return EINVAL;
-	struct sa_outbuf o;
-	o.fd = fd;
-	o.err = 0;
-	o.len = 0;
-	SA_STATS_FIELDS(SA_FD_FIELD)
-	uint64_t n = s->nclasses < SA_STATS_MAX_CLASSES ? s->nclasses : SA_STATS_MAX_CLASSES;
-	sa_out_str(&o, "#");
-	SA_CLASS_FIELDS(SA_FD_HDR)
-	sa_out_str(&o, "\n");
-	for (uint64_t i = 0; i < n; i++) {
-		const struct sa_class_stats *cs = &s->classes[i];
-		SA_CLASS_FIELDS(SA_FD_CELL)
-		sa_out_str(&o, "\n");
-	}
-	sa_out_flush(&o);
-	return o.err;
-}
-
-#define SA_FD_SPAN_HDR(name, desc) sa_out_str(&o, " " #name);
-#define SA_FD_SPAN_CELL(name, desc) sa_out_str(&o, " "); sa_out_u64(&o, r->name);
-
-SA_EXPORT int sa_spans_print_fd(int fd, const struct sa_span_table *t)
-{
-	if (fd < 0 || !t)
-		return EINVAL;
-	struct sa_outbuf o;
-	o.fd = fd;
-	o.err = 0;
-	o.len = 0;
-	sa_out_str(&o, "spans_total ");
-	sa_out_u64(&o, t->spans_total);
-	sa_out_str(&o, "\n#");
-	SA_SPAN_FIELDS(SA_FD_SPAN_HDR)
-	sa_out_str(&o, "\n");
-	uint64_t n = t->nspans < SA_STATS_MAX_SPANS ? t->nspans : SA_STATS_MAX_SPANS;
-	for (uint64_t i = 0; i < n; i++) {
-		const struct sa_span_stats *r = &t->spans[i];
-		SA_SPAN_FIELDS(SA_FD_SPAN_CELL)
-		sa_out_str(&o, "\n");
-	}
-	sa_out_flush(&o);
-	return o.err;
 }

@@ -97,6 +97,9 @@ void sa_init_slow(void)
 				v = v * 10 + (uint64_t)(*d - '0');
 			sa_scavenge_delay_ms = v;
 		}
+		const char *bg = sa_getenv("SPANALLOC_BACKGROUND");
+		if (bg && strcmp(bg, "0") == 0)
+			sa_bg_disabled = 1;
 		const char *cap = sa_getenv("SPANALLOC_TCACHE_BYTES");
 		if (cap && *cap >= '0' && *cap <= '9') {
 			uint64_t v = 0;
@@ -108,6 +111,12 @@ void sa_init_slow(void)
 	}
 	sa_unlock(&sa_init_lock);
 	sa_install_hooks();
+#ifndef SA_MALLOC_OVERRIDE
+	/* the sa_* API is called from the program's own code: safe to start
+	 * the thread here (the malloc replacement starts it from its
+	 * constructor instead, see sa-background.c) */
+	sa_bg_start();
+#endif
 	errno = saved_errno;
 }
 
@@ -398,4 +407,5 @@ void sa_fork_child(void)
 	}
 	sa_publish_fork_child();
 	sa_fork_parent();
+	sa_bg_fork_child();
 }

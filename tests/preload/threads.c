@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Multi-threaded malloc exerciser for the preload suite: the same binary runs
- * under glibc and under LD_PRELOAD=libspanalloc.so and must print the same
+ * under glibc and under LD_PRELOAD=libspanalloc-malloc.so and must print the same
  * line. N threads keep a working set of objects (sizes 0 B .. 256 KiB, so small
  * and large objects), and replace / realloc / calloc / aligned-allocate /
  * free them at random; every object carries a pattern derived from a tag that

@@ -261,7 +261,8 @@ static void test_segment_corrupt(void **state)
 			assert_true(bad.seg.hdr.pid != good.seg.hdr.pid ||
 				    bad.seg.hdr.seq != good.seg.hdr.seq ||
 				    bad.seg.hdr.publications != good.seg.hdr.publications ||
-				    bad.seg.hdr.publish_time_ns != good.seg.hdr.publish_time_ns);
+				    bad.seg.hdr.publish_time_ns != good.seg.hdr.publish_time_ns ||
+				    bad.seg.hdr.tables_time_ns != good.seg.hdr.tables_time_ns);
 	}
 }
 
@@ -359,7 +360,10 @@ static void test_span_table(void **state)
 		}
 		if (r->state == 2)
 			small_spans++;
-		if (r->state == 1) {
+		if (r->state == SA_PAGE_IDLE || r->state == SA_PAGE_RELEASED_FREE ||
+		    r->state == SA_PAGE_RELEASED_DONTNEED) {
+			/* a free row is all released or not at all */
+			assert_int_equal(r->released_pages, r->state == SA_PAGE_IDLE ? 0 : r->pages);
 			free_pages += r->pages;
 			released += r->released_pages;
 		} else {
