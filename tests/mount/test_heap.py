@@ -105,11 +105,13 @@ def smaps_rss(pid):
 
 
 class HeapWorkload(test_mount.Workload):
-    def __init__(self, prefix=(), env=None):
-        env = dict(os.environ if env is None else env, LD_PRELOAD=LIBSPANALLOC)
+    def __init__(self, prefix=()):
+        # The preload applies to the workload alone, not to a prefix (setpriv).
+        env = dict(os.environ)
         env.pop("MALLOC_PERTURB_", None)
-        self.proc = subprocess.Popen([*prefix, HEAP_WORKLOAD], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+        self.proc = subprocess.Popen([*prefix, "env", f"LD_PRELOAD={LIBSPANALLOC}", HEAP_WORKLOAD],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     bufsize=1, env=env)
         self.pid = int(self._reply().split()[1])
 
     def stats(self):
@@ -143,7 +145,7 @@ class HeapTestCase(unittest.TestCase):
         r = reconcile(pid)
         direct_rss = smaps_rss(pid)
         lines = ("live_objects", "free_slots", "idle", "released_free", "released_dontneed",
-                 "released_mixed", "unlisted")
+                 "released_mixed", "unused", "unlisted")
         self.assertEqual(sum(r[n][0] for n in lines), r["arenas"][0], r)
         self.assertEqual(sum(r[n][1] for n in lines), r["arenas"][1], r)
         self.assertEqual(r["identity_error"][0], 0, r)

@@ -60,7 +60,7 @@ test_reconcile_arithmetic(void **state)
   MvHeapWindow window = { A - 2 * PG, A + 17 * PG, 11 * PG, window_bits };
   MvHeapLedger l;
 
-  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG);
+  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG);
   /* span 0: 2 pages resident, 3000 live -> 3000 live + 5192 free slots;
    * span 1: 1 page resident, 6000 live -> 4096 live + 0 (2192 free virtual);
    * large: pages 4-5 resident (a swapped page is not resident) */
@@ -85,10 +85,10 @@ test_reconcile_arithmetic(void **state)
 
   /* the process changed between the smaps and pagemap reads */
   window.smaps_rss = 12 * PG;
-  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG);
+  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG);
   assert_int_equal(l.identity_error, (gint64) PG);
   window.smaps_rss = 10 * PG;
-  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG);
+  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG);
   assert_int_equal(l.identity_error, -(gint64) PG);
 }
 
@@ -104,12 +104,45 @@ test_reconcile_split_windows(void **state)
   };
   MvHeapLedger l;
 
-  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, windows, 2, PG);
+  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, windows, 2, PG, 2 * PG);
   assert_line(&l.line[MV_HEAP_LEDGER_idle], 0, 2 * PG); /* pages 8-9: in no window */
   assert_line(&l.line[MV_HEAP_LEDGER_released_free], PG, 2 * PG);
   assert_line(&l.arenas, 7 * PG, 16 * PG);
   assert_line(&l.neighbours, 2 * PG, 3 * PG);
   assert_line(&l.mappings, 9 * PG, 17 * PG);
+  assert_int_equal(l.identity_error, 0);
+}
+
+/* Version 2: the same pages, classified by the published page states (one
+ * per 8 KiB allocator page = 2 kernel pages); the spans only split the
+ * in-use pages into live objects and free slots, and an idle span that the
+ * map contradicts is not used. */
+static void
+test_reconcile_page_states(void **state)
+{
+  static const guint8 states[8] = {
+    SA_PAGE_SMALL, SA_PAGE_LARGE, SA_PAGE_LARGE, SA_PAGE_IDLE, SA_PAGE_RELEASED_FREE,
+    SA_PAGE_RELEASED_DONTNEED, SA_PAGE_UNUSED, SA_PAGE_SMALL, /* the last: past the table */
+  };
+  const MvHeapSpan listed[] = {
+    { A + 0 * PG, 2 * PG, MV_HEAP_SPAN_IN_USE, 30, 3000 },
+    { A + 2 * PG, 4 * PG, MV_HEAP_SPAN_IN_USE, 0, 4 * PG },
+    { A + 6 * PG, 4 * PG, MV_HEAP_SPAN_IDLE, 0, 0 }, /* the map says 6-7 idle, 8-9 released */
+  };
+  const MvHeapRange arena = { A, A + 16 * PG, states };
+  MvHeapWindow window = { A - 2 * PG, A + 17 * PG, 11 * PG, window_bits };
+  MvHeapLedger l;
+
+  mv_heap_reconcile(&l, listed, G_N_ELEMENTS(listed), &arena, 1, &window, 1, PG, 2 * PG);
+  assert_line(&l.line[MV_HEAP_LEDGER_live_objects], 3000 + 3 * PG, 3000 + 4 * PG);
+  assert_line(&l.line[MV_HEAP_LEDGER_free_slots], 2 * PG - 3000, 2 * PG - 3000);
+  assert_line(&l.line[MV_HEAP_LEDGER_idle], 0, 2 * PG);               /* swapped, absent */
+  assert_line(&l.line[MV_HEAP_LEDGER_released_free], 2 * PG, 2 * PG);
+  assert_line(&l.line[MV_HEAP_LEDGER_released_dontneed], PG, 2 * PG);
+  assert_line(&l.line[MV_HEAP_LEDGER_released_mixed], 0, 0);
+  assert_line(&l.line[MV_HEAP_LEDGER_unused], 0, 2 * PG);
+  assert_line(&l.line[MV_HEAP_LEDGER_unlisted], PG, 2 * PG);
+  assert_line(&l.arenas, 9 * PG, 16 * PG);
   assert_int_equal(l.identity_error, 0);
 }
 
@@ -148,7 +181,7 @@ test_allocator_from_segment(void **state)
   seg->spans.spans[5] = ROW(A, 1, 2, 40, 4, 0);            /* small, 4 x 2560 = 10240 > span */
   seg->stats.heap_released_free = 2 * 8192;
 
-  g_autoptr(MvHeapAllocator) al = mv_heap_allocator_new(seg, &error);
+  g_autoptr(MvHeapAllocator) al = mv_heap_allocator_new(seg, 1, &error);
   assert_non_null(al);
   assert_int_equal(al->spans->len, 6);
   assert_int_equal(al->spans_total, 9);
@@ -173,17 +206,56 @@ test_allocator_from_segment(void **state)
   /* released in both ways somewhere in the heap: a whole released run's
    * mode is unknown */
   seg->stats.heap_released_dontneed = 8192;
-  g_autoptr(MvHeapAllocator) mixed = mv_heap_allocator_new(seg, &error);
+  g_autoptr(MvHeapAllocator) mixed = mv_heap_allocator_new(seg, 1, &error);
   assert_int_equal(g_array_index(mixed->spans, MvHeapSpan, 2).state,
                    MV_HEAP_SPAN_RELEASED_MIXED);
   seg->stats.heap_released_free = 0;
-  g_autoptr(MvHeapAllocator) dontneed = mv_heap_allocator_new(seg, &error);
+  g_autoptr(MvHeapAllocator) dontneed = mv_heap_allocator_new(seg, 1, &error);
   assert_int_equal(g_array_index(dontneed->spans, MvHeapSpan, 2).state,
                    MV_HEAP_SPAN_RELEASED_DONTNEED);
 
   /* overlapping spans: not a heap */
   seg->spans.spans[4] = ROW(A + 7 * 8192, 2, 1, 0, 0, 0);
-  MvHeapAllocator *bad = mv_heap_allocator_new(seg, &error);
+  MvHeapAllocator *bad = mv_heap_allocator_new(seg, 1, &error);
+  assert_null(bad);
+  assert_int_equal(mv_error_errno(error), EIO);
+}
+
+static void
+test_allocator_v2_arenas(void **state)
+{
+  g_autofree struct sa_stats_segment *seg = new_segment();
+  g_autoptr(GError) error = NULL;
+  struct sa_arena_table *t = &seg->arenas;
+
+  seg->spans.nspans = 1;
+  seg->spans.spans[0] = ROW(A + 8192, 1, SA_PAGE_RELEASED_DONTNEED, 0, 0, 1);
+  t->narenas = 2;
+  t->arenas[0] = (struct sa_arena_stats) { .start = A + (1u << 20), .length = 4 * 8192,
+                                           .first_page = 4 };
+  t->arenas[1] = (struct sa_arena_stats) { .start = A, .length = 4 * 8192, .first_page = 0 };
+  t->npages = 6; /* the second listed arena's map is cut off */
+  t->page_states[0] = SA_PAGE_SMALL | SA_PAGE_RELEASED_DONTNEED << 4;
+  t->page_states[1] = SA_PAGE_IDLE | SA_PAGE_UNUSED << 4;
+  t->page_states[2] = SA_PAGE_LARGE | SA_PAGE_LARGE << 4;
+
+  g_autoptr(MvHeapAllocator) al = mv_heap_allocator_new(seg, 2, &error);
+  assert_non_null(al);
+  assert_int_equal(g_array_index(al->spans, MvHeapSpan, 0).state,
+                   MV_HEAP_SPAN_RELEASED_DONTNEED);
+  assert_int_equal(al->arenas->len, 2);
+  const MvHeapRange *r = &g_array_index(al->arenas, MvHeapRange, 0);
+  assert_int_equal(r->start, A);
+  assert_int_equal(r->end, A + 4 * 8192);
+  assert_non_null(r->page_states);
+  assert_memory_equal(r->page_states,
+                      ((const guint8[]) { SA_PAGE_SMALL, SA_PAGE_RELEASED_DONTNEED, SA_PAGE_IDLE,
+                                          SA_PAGE_UNUSED }),
+                      4);
+  assert_null(g_array_index(al->arenas, MvHeapRange, 1).page_states);
+
+  t->arenas[0].start = A + 8192; /* overlaps the other */
+  MvHeapAllocator *bad = mv_heap_allocator_new(seg, 2, &error);
   assert_null(bad);
   assert_int_equal(mv_error_errno(error), EIO);
 }
@@ -195,9 +267,9 @@ test_age(void **state)
   g_autoptr(GError) error = NULL;
 
   seg->hdr.publish_time_ns = G_GUINT64_CONSTANT(5000000000);
-  g_autoptr(MvHeapAllocator) al = mv_heap_allocator_new(seg, &error);
-  assert_int_equal(mv_heap_allocator_age_ms(al, G_GUINT64_CONSTANT(5250000000)), 250);
-  assert_int_equal(mv_heap_allocator_age_ms(al, G_GUINT64_CONSTANT(4000000000)), 0);
+  g_autoptr(MvHeapAllocator) al = mv_heap_allocator_new(seg, 1, &error);
+  assert_int_equal(mv_heap_age_ms(al->publish_time_ns, G_GUINT64_CONSTANT(5250000000)), 250);
+  assert_int_equal(mv_heap_age_ms(al->publish_time_ns, G_GUINT64_CONSTANT(4000000000)), 0);
 }
 
 static MvSmapsEntry
@@ -252,7 +324,9 @@ main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_reconcile_arithmetic),
     cmocka_unit_test(test_reconcile_split_windows),
+    cmocka_unit_test(test_reconcile_page_states),
     cmocka_unit_test(test_allocator_from_segment),
+    cmocka_unit_test(test_allocator_v2_arenas),
     cmocka_unit_test(test_age),
     cmocka_unit_test(test_kernel_view_rule),
   };

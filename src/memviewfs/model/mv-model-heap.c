@@ -75,7 +75,7 @@ class_size(const struct sa_stats *stats, guint64 class_id)
  * how: when the whole heap has released pages of one mode only, that is the
  * run's mode too. */
 static MvHeapSpanState
-free_run_state(const struct sa_stats *stats, const struct sa_span_stats *row)
+v1_free_run_state(const struct sa_stats *stats, const struct sa_span_stats *row)
 {
   if (row->released_pages == 0)
     return MV_HEAP_SPAN_IDLE;
@@ -95,7 +95,8 @@ add_arena_blocks(GArray *arenas, guint64 start, guint64 end)
   guint64 last = (end - 1) >> MV_HEAP_V1_ARENA_SHIFT;
 
   for (guint64 block = first; block <= last; block++) {
-    MvHeapRange r = { block << MV_HEAP_V1_ARENA_SHIFT, (block + 1) << MV_HEAP_V1_ARENA_SHIFT };
+    MvHeapRange r = { block << MV_HEAP_V1_ARENA_SHIFT, (block + 1) << MV_HEAP_V1_ARENA_SHIFT,
+                      NULL };
     g_array_append_val(arenas, r);
   }
 }
@@ -107,7 +108,7 @@ compare_ranges(gconstpointer a, gconstpointer b)
   return ra->start < rb->start ? -1 : ra->start > rb->start;
 }
 
-/* Sorts @arenas and merges duplicates and touching ranges. */
+/* Sorts @arenas and merges duplicates and touching ranges (v1 blocks). */
 static void
 normalize_ranges(GArray *ranges)
 {
@@ -125,44 +126,99 @@ normalize_ranges(GArray *ranges)
   g_array_set_size(ranges, out);
 }
 
+/* Version 2: the published arenas and, where the map holds all of an
+ * arena's pages, their states (unpacked to one byte a page). FALSE with
+ * EIO for arenas that overlap or wrap. */
+static gboolean
+v2_arenas(MvHeapAllocator *allocator, const struct sa_arena_table *table, GError **error)
+{
+  guint64 n = MIN(table->narenas, (guint64) SA_STATS_MAX_ARENAS);
+  guint64 npages = MIN(table->npages, (guint64) SA_STATS_MAX_PAGES);
+  guint64 *offsets = g_new0(guint64, n + 1);
+
+  for (guint64 k = 0; k < n; k++) {
+    const struct sa_arena_stats *a = &table->arenas[k];
+    guint64 pages = a->length / allocator->page_bytes;
+    MvHeapRange r = { a->start, a->start + a->length, NULL };
+
+    if (a->length == 0 || r.end < r.start) {
+      g_free(offsets);
+      return mv_set_errno(error, EIO, "arena %" G_GUINT64_FORMAT " wraps or is empty", k);
+    }
+    offsets[k] = G_MAXUINT64;
+    if (a->first_page <= npages && pages <= npages - a->first_page) {
+      offsets[k] = allocator->page_states->len;
+      for (guint64 i = 0; i < pages; i++) {
+        guint8 state = sa_page_state_at(table, a->first_page + i);
+        g_byte_array_append(allocator->page_states, &state, 1);
+      }
+    }
+    g_array_append_val(allocator->arenas, r);
+  }
+  /* the byte array is complete: now point into it */
+  for (guint64 k = 0; k < n; k++)
+    if (offsets[k] != G_MAXUINT64)
+      g_array_index(allocator->arenas, MvHeapRange, k).page_states =
+        allocator->page_states->data + offsets[k];
+  g_free(offsets);
+  g_array_sort(allocator->arenas, compare_ranges);
+  for (guint i = 1; i < allocator->arenas->len; i++)
+    if (g_array_index(allocator->arenas, MvHeapRange, i - 1).end >
+        g_array_index(allocator->arenas, MvHeapRange, i).start)
+      return mv_set_errno(error, EIO, "arenas overlap");
+  return TRUE;
+}
+
 MvHeapAllocator *
-mv_heap_allocator_new(const struct sa_stats_segment *segment, GError **error)
+mv_heap_allocator_new(const struct sa_stats_segment *segment, guint32 version, GError **error)
 {
   g_autoptr(MvHeapAllocator) allocator = g_new0(MvHeapAllocator, 1);
   const struct sa_span_table *table = &segment->spans;
-  guint64 page = segment->stats.pages_per_span_unit != 0 ? segment->stats.pages_per_span_unit
-                                                         : MV_HEAP_DEFAULT_PAGE_BYTES;
   guint64 n = MIN(table->nspans, (guint64) SA_STATS_MAX_SPANS);
+  gboolean published_arenas = version >= 2 && segment->arenas.narenas > 0;
 
-  allocator->version = segment->hdr.version;
+  allocator->version = version;
+  allocator->page_bytes = segment->stats.pages_per_span_unit != 0
+                            ? segment->stats.pages_per_span_unit
+                            : MV_HEAP_DEFAULT_PAGE_BYTES;
   allocator->stats = segment->stats;
   allocator->publish_time_ns = segment->hdr.publish_time_ns;
+  allocator->tables_time_ns = version >= 2 ? segment->hdr.tables_time_ns
+                                           : segment->hdr.publish_time_ns;
   allocator->spans_total = table->spans_total;
   allocator->spans = g_array_sized_new(FALSE, TRUE, sizeof(MvHeapSpan), (guint) n);
   allocator->arenas = g_array_new(FALSE, TRUE, sizeof(MvHeapRange));
+  allocator->page_states = g_byte_array_new();
   for (guint64 i = 0; i < n; i++) {
     const struct sa_span_stats *row = &table->spans[i];
-    MvHeapSpan span = { .start = row->base, .bytes = row->pages * page };
+    MvHeapSpan span = { .start = row->base, .bytes = row->pages * allocator->page_bytes };
 
     if (span.bytes == 0 || span.start + span.bytes < span.start)
       continue; /* nothing there, or a range that wraps: not a span */
     switch (row->state) {
-    case 2: /* small-object span */
+    case SA_PAGE_SMALL:
       span.state = MV_HEAP_SPAN_IN_USE;
       span.class_id = row->class_id;
       span.live_bytes = MIN(row->objects_inuse * class_size(&segment->stats, row->class_id),
                             span.bytes);
       break;
-    case 3: /* large object: its whole pages */
+    case SA_PAGE_LARGE: /* its whole pages */
       span.state = MV_HEAP_SPAN_IN_USE;
       span.live_bytes = span.bytes;
       break;
-    default: /* 1: free run */
-      span.state = free_run_state(&segment->stats, row);
+    case SA_PAGE_RELEASED_FREE:
+      span.state = MV_HEAP_SPAN_RELEASED_FREE;
+      break;
+    case SA_PAGE_RELEASED_DONTNEED:
+      span.state = MV_HEAP_SPAN_RELEASED_DONTNEED;
+      break;
+    default: /* SA_PAGE_IDLE; in version 1 a free run, released or not */
+      span.state = version >= 2 ? MV_HEAP_SPAN_IDLE : v1_free_run_state(&segment->stats, row);
       break;
     }
     g_array_append_val(allocator->spans, span);
-    add_arena_blocks(allocator->arenas, span.start, span.start + span.bytes);
+    if (!published_arenas)
+      add_arena_blocks(allocator->arenas, span.start, span.start + span.bytes);
   }
   g_array_sort(allocator->spans, compare_spans);
   for (guint i = 1; i < allocator->spans->len; i++) {
@@ -174,7 +230,12 @@ mv_heap_allocator_new(const struct sa_stats_segment *segment, GError **error)
       return NULL;
     }
   }
-  normalize_ranges(allocator->arenas);
+  if (published_arenas) {
+    if (!v2_arenas(allocator, &segment->arenas, error))
+      return NULL;
+  } else {
+    normalize_ranges(allocator->arenas);
+  }
   return g_steal_pointer(&allocator);
 }
 
@@ -183,17 +244,19 @@ mv_heap_allocator_free(MvHeapAllocator *allocator)
 {
   if (allocator == NULL)
     return;
-  g_array_unref(allocator->spans);
-  g_array_unref(allocator->arenas);
+  if (allocator->spans != NULL)
+    g_array_unref(allocator->spans);
+  if (allocator->arenas != NULL)
+    g_array_unref(allocator->arenas);
+  if (allocator->page_states != NULL)
+    g_byte_array_unref(allocator->page_states);
   g_free(allocator);
 }
 
 guint64
-mv_heap_allocator_age_ms(const MvHeapAllocator *allocator, guint64 now_ns)
+mv_heap_age_ms(guint64 then_ns, guint64 now_ns)
 {
-  if (now_ns <= allocator->publish_time_ns)
-    return 0;
-  return (now_ns - allocator->publish_time_ns) / 1000000u;
+  return now_ns <= then_ns ? 0 : (now_ns - then_ns) / 1000000u;
 }
 
 /* Resident bytes of the pages [@start, @end) according to @windows. */
@@ -224,33 +287,66 @@ line_add(MvHeapLedgerLine *line, guint64 resident, guint64 bytes)
   line->bytes += bytes;
 }
 
+/* Which line an allocator page of a non-in-use state belongs to; -1 for
+ * an in-use page (counted through its span). */
+static int
+page_state_line(guint8 state)
+{
+  switch (state) {
+  case SA_PAGE_IDLE:
+    return MV_HEAP_LEDGER_idle;
+  case SA_PAGE_RELEASED_FREE:
+    return MV_HEAP_LEDGER_released_free;
+  case SA_PAGE_RELEASED_DONTNEED:
+    return MV_HEAP_LEDGER_released_dontneed;
+  case SA_PAGE_SMALL:
+  case SA_PAGE_LARGE:
+    return -1;
+  default: /* SA_PAGE_UNUSED, or a state this build does not know */
+    return MV_HEAP_LEDGER_unused;
+  }
+}
+
 void
 mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
                   const MvHeapRange *arenas, gsize n_arenas, const MvHeapWindow *windows,
-                  gsize n_windows, gsize page_size)
+                  gsize n_windows, gsize page_size, gsize alloc_page_bytes)
 {
-  MvHeapLedgerLine listed = { 0, 0 };
+  MvHeapLedgerLine classified = { 0, 0 };
 
   memset(ledger, 0, sizeof *ledger);
-  for (gsize a = 0; a < n_arenas; a++)
+  for (gsize a = 0; a < n_arenas; a++) {
+    const MvHeapRange *arena = &arenas[a];
+
     line_add(&ledger->arenas,
-             resident_bytes(windows, n_windows, arenas[a].start, arenas[a].end, page_size),
-             arenas[a].end - arenas[a].start);
+             resident_bytes(windows, n_windows, arena->start, arena->end, page_size),
+             arena->end - arena->start);
+    if (arena->page_states == NULL)
+      continue;
+    /* kernel page by kernel page: its allocator page's state */
+    for (guint64 p = arena->start; p < arena->end; p += page_size) {
+      int line = page_state_line(arena->page_states[(p - arena->start) / alloc_page_bytes]);
+      if (line >= 0)
+        line_add(&ledger->line[line], resident_bytes(windows, n_windows, p, p + page_size,
+                                                      page_size),
+                 MIN((guint64) page_size, arena->end - p));
+    }
+  }
 
   for (gsize i = 0; i < n_spans; i++) {
     const MvHeapSpan *span = &spans[i];
     guint64 span_end = span->start + span->bytes;
     guint64 resident = 0, bytes = 0;
 
-    /* only the part inside the arenas (all of it, for a sane segment) */
+    /* the part inside the arenas whose pages the spans classify: all of an
+     * in-use span, all of any span where no page states are published */
     for (gsize a = 0; a < n_arenas; a++) {
       guint64 s = MAX(span->start, arenas[a].start), e = MIN(span_end, arenas[a].end);
-      if (s < e) {
+      if (s < e && (span->state == MV_HEAP_SPAN_IN_USE || arenas[a].page_states == NULL)) {
         resident += resident_bytes(windows, n_windows, s, e, page_size);
         bytes += e - s;
       }
     }
-    line_add(&listed, resident, bytes);
     switch (span->state) {
     case MV_HEAP_SPAN_IN_USE: {
       guint64 live = MIN(span->live_bytes, bytes);
@@ -273,9 +369,14 @@ mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
       break;
     }
   }
-  /* Spans do not overlap, so what the arenas hold beyond them is unlisted. */
-  line_add(&ledger->line[MV_HEAP_LEDGER_unlisted], ledger->arenas.resident - listed.resident,
-           ledger->arenas.bytes - listed.bytes);
+  /* What no line has taken: in-use pages of spans past the table (or, with
+   * no page states, any page in no listed span). Clamped at 0 for a segment
+   * whose table and map disagree. */
+  for (int i = 0; i < MV_HEAP_N_LEDGER_LINES; i++)
+    line_add(&classified, ledger->line[i].resident, ledger->line[i].bytes);
+  line_add(&ledger->line[MV_HEAP_LEDGER_unlisted],
+           ledger->arenas.resident - MIN(classified.resident, ledger->arenas.resident),
+           ledger->arenas.bytes - MIN(classified.bytes, ledger->arenas.bytes));
 
   for (gsize w = 0; w < n_windows; w++) {
     guint64 in_arenas_resident = 0, in_arenas_bytes = 0;

@@ -57,27 +57,35 @@ typedef struct {
 
 /* The allocator's view of one process, from a validated segment copy. */
 typedef struct {
-  guint32 version;          /* segment format version */
+  guint32 version;          /* format version of the segment that was read */
+  guint64 page_bytes;       /* the allocator's page (bytes) */
+  GByteArray *page_states;  /* what arenas[].page_states point into */
   struct sa_stats stats;    /* the ladder and the classes */
   GArray *spans;            /* of MvHeapSpan, by address */
   guint64 spans_total;      /* spans that exist (> spans->len: the table was cut) */
   GArray *arenas;           /* of MvHeapRange: the arenas' address ranges */
-  guint64 publish_time_ns;  /* CLOCK_REALTIME of the publication */
+  guint64 publish_time_ns;  /* CLOCK_REALTIME of the publication of the ladder (ns) */
+  guint64 tables_time_ns;   /* CLOCK_REALTIME of the span table and arenas (ns) */
 } MvHeapAllocator;
 
+/* An arena. @page_states, when not NULL, holds one enum sa_page_state per
+ * allocator page (page_bytes) of [start, end), as segment version 2
+ * publishes them; NULL for a version 1 segment (or a truncated map). */
 typedef struct {
   guint64 start, end; /* end exclusive */
+  const guint8 *page_states;
 } MvHeapRange;
 
 /* NULL with EIO when the segment's spans overlap (a segment that passed
  * spanalloc's own validation but cannot be a heap). */
-MvHeapAllocator *mv_heap_allocator_new(const struct sa_stats_segment *segment, GError **error);
+MvHeapAllocator *mv_heap_allocator_new(const struct sa_stats_segment *segment, guint32 version,
+                                       GError **error);
 void mv_heap_allocator_free(MvHeapAllocator *allocator);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvHeapAllocator, mv_heap_allocator_free)
 
-/* Milliseconds from the publication to @now_ns (CLOCK_REALTIME); 0 for a
+/* Milliseconds from @then_ns to @now_ns (CLOCK_REALTIME); 0 for a
  * publication stamped in the future (a clock step). */
-guint64 mv_heap_allocator_age_ms(const MvHeapAllocator *allocator, guint64 now_ns);
+guint64 mv_heap_age_ms(guint64 then_ns, guint64 now_ns);
 
 /* ---- reconcile ------------------------------------------------------------ */
 
@@ -95,8 +103,10 @@ guint64 mv_heap_allocator_age_ms(const MvHeapAllocator *allocator, guint64 now_n
     "released with MADV_DONTNEED: the kernel took the pages at once")                           \
   X(released_mixed, "released_mixed",                                                           \
     "free runs released partly or in both ways (the segment does not say which pages)")        \
+  X(unused, "unused",                                                                           \
+    "arena pages never handed to the page heap (reserved address space, untouched)")            \
   X(unlisted, "unlisted",                                                                       \
-    "arena pages in no listed span: not yet handed to the page heap, or spans past the table")
+    "in-use pages of spans past the segment's table bound (any arena page, for a v1 segment)")
 
 enum {
 #define MV_HEAP_LEDGER_X(member, name, meaning) MV_HEAP_LEDGER_##member,
@@ -132,12 +142,15 @@ typedef struct {
 /* Builds the arena part of reconcile. @spans sorted by address and not
  * overlapping (as mv_heap_allocator_new makes them), @arenas and @windows
  * sorted by address; the windows must cover the arenas (a page of an arena
- * outside every window counts as not resident). In-use small-object spans:
- * their resident bytes go to live_objects up to the span's live bytes, the
- * rest to free_slots (objects are carved from the start of a span, so its
- * first pages hold them). */
+ * outside every window counts as not resident). @page_size is the kernel's
+ * page (pagemap's unit), @alloc_page_bytes the allocator's (page_states'
+ * unit). An arena with page states takes idle, released and unused pages
+ * from them and only in-use pages from the spans; one without takes all
+ * from the spans. In-use small-object spans: their resident bytes go to
+ * live_objects up to the span's live bytes, the rest to free_slots (objects
+ * are carved from the start of a span, so its first pages hold them). */
 void mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
                        const MvHeapRange *arenas, gsize n_arenas, const MvHeapWindow *windows,
-                       gsize n_windows, gsize page_size);
+                       gsize n_windows, gsize page_size, gsize alloc_page_bytes);
 
 G_END_DECLS

@@ -112,7 +112,7 @@ load_allocator(pid_t pid, GError **error)
     mv_set_errno(error, EIO, "process %d: invalid statistics segment: %s", (int) pid, reason);
     return NULL;
   }
-  return mv_heap_allocator_new(&copy->seg, error);
+  return mv_heap_allocator_new(&copy->seg, copy->source_version, error);
 }
 
 static guint64
@@ -132,7 +132,7 @@ mv_heap_load_stats(pid_t pid, struct sa_stats *stats, guint64 *age_ms)
   if (allocator == NULL)
     return FALSE;
   *stats = allocator->stats;
-  *age_ms = mv_heap_allocator_age_ms(allocator, now_ns());
+  *age_ms = mv_heap_age_ms(allocator->publish_time_ns, now_ns());
   return TRUE;
 }
 
@@ -155,11 +155,11 @@ render_allocator(const MvContext *ctx, const MvNode *node, GString *out, GError 
     g_string_append_printf(out, "invalid: %s\n", reason);
     break;
   case SEGMENT_OK:
-    allocator = mv_heap_allocator_new(&copy->seg, &model_error);
+    allocator = mv_heap_allocator_new(&copy->seg, copy->source_version, &model_error);
     if (allocator == NULL)
       g_string_append_printf(out, "invalid: %s\n", model_error->message);
     else
-      g_string_append_printf(out, "spanalloc %u\n", (unsigned) copy->seg.hdr.version);
+      g_string_append_printf(out, "spanalloc %u\n", (unsigned) copy->source_version);
     break;
   }
   return TRUE;
@@ -183,7 +183,7 @@ render_age_ms(const MvContext *ctx, const MvNode *node, GString *out, GError **e
 
   if (allocator == NULL)
     return FALSE;
-  mv_render_value(out, mv_heap_allocator_age_ms(allocator, now_ns()));
+  mv_render_value(out, mv_heap_age_ms(allocator->publish_time_ns, now_ns()));
   return TRUE;
 }
 
@@ -203,7 +203,7 @@ render_memstats(const MvContext *ctx, const MvNode *node, GString *out, GError *
   SA_STATS_FIELDS(MV_MEMSTATS_X)
 #undef MV_MEMSTATS_X
   g_string_append_printf(out, "%-24s %" G_GUINT64_FORMAT "\n", "age_ms",
-                         mv_heap_allocator_age_ms(allocator, now_ns()));
+                         mv_heap_age_ms(allocator->publish_time_ns, now_ns()));
   return TRUE;
 }
 
@@ -352,7 +352,7 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
   mv_heap_reconcile(&ledger, &g_array_index(allocator->spans, MvHeapSpan, 0),
                     allocator->spans->len, &g_array_index(allocator->arenas, MvHeapRange, 0),
                     allocator->arenas->len, &g_array_index(windows, MvHeapWindow, 0),
-                    windows->len, page_size);
+                    windows->len, page_size, allocator->page_bytes);
 
   append_row(out, "name", "resident", "bytes", "meaning");
 #define MV_LEDGER_ROW_X(member, name, meaning)                                                   \
@@ -386,8 +386,9 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
   append_numbers(out, "metadata", 0, FALSE, allocator->stats.meta_sys, TRUE,
                  "the allocator's metadata (span descriptors, page maps; meta_sys), outside the "
                  "arenas: in other_anon_private or neighbours");
-  append_numbers(out, "age_ms", 0, FALSE, mv_heap_allocator_age_ms(allocator, now_ns()), TRUE,
-                 "milliseconds since the allocator published the span states used above");
+  append_numbers(out, "age_ms", 0, FALSE, mv_heap_age_ms(allocator->tables_time_ns, now_ns()),
+                 TRUE, "milliseconds since the allocator published the span and page states "
+                 "used above");
   return TRUE;
 }
 
