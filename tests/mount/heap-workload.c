@@ -12,6 +12,9 @@
  *   scavenge           sa_scavenge(): answers "ok <bytes released>"
  *   stats              sa_stats(), which also publishes the statistics
  *                      segment: answers "ok name=value ..." for every field
+ *   peek BYTES         calloc BYTES (fresh pages come back untouched) and only
+ *                      read them: the kernel maps its shared zero page there;
+ *                      answers "ok <hex address>"
  *   pageout HEX BYTES  madvise(MADV_PAGEOUT) over [HEX, HEX + BYTES): the
  *                      kernel reclaims what it can (MADV_FREE'd pages at once)
  *   exit               exits 0
@@ -116,6 +119,16 @@ main(void)
       printf("ok %zu\n", scavenge_fn());
     } else if (strcmp(cmd, "stats") == 0) {
       print_stats();
+    } else if (strcmp(cmd, "peek") == 0 && sscanf(line, "%*s %llu", &a) == 1) {
+      volatile char *p = calloc(1, a);
+      char sum = 0;
+      if (p == NULL) {
+        printf("error calloc\n");
+        continue;
+      }
+      for (unsigned long long i = 0; i < a; i += 4096)
+        sum += p[i];
+      printf("ok %llx %d\n", (unsigned long long) (uintptr_t) p, sum);
     } else if (strcmp(cmd, "pageout") == 0 && sscanf(line, "%*s %llx %llu", &a, &b) == 2) {
       if (madvise((void *) (uintptr_t) a, b, MADV_PAGEOUT) != 0)
         printf("error madvise %s\n", strerror(errno));

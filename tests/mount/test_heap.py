@@ -252,6 +252,21 @@ class TestAllocatorView(HeapTestCase):
     def test_madv_dontneed(self):
         self.run_release_mode("dontneed")
 
+    def test_zero_page_is_not_resident(self):
+        """Pages only ever read map the kernel's zero page: pagemap calls them
+        present, smaps does not count them, nor does reconcile."""
+        w = self.heap_workload()
+        w.do(f"alloc 1000 {SIZE}")
+        address = int(w.do(f"peek {4 * MiB}")[0], 16)
+        w.stats()
+        with open(f"/proc/{w.pid}/pagemap", "rb") as f:
+            f.seek(address // PAGE * 8)
+            entries = [int.from_bytes(f.read(8), "little") for _ in range(4 * MiB // PAGE)]
+        self.assertGreater(sum(e >> 63 for e in entries), 4 * MiB // PAGE // 2,
+                           "the peeked pages are not mapped at all")
+        r = self.assertIdentity(w.pid)
+        self.assertLess(r["live_objects"][0], r["live_objects"][1] - 4 * MiB + PAGE, r)
+
     def test_age_ms(self):
         w = self.heap_workload()
         w.do(f"alloc 1000 {SIZE}")

@@ -318,6 +318,7 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
   g_autoptr(GArray) windows = NULL;
   g_autoptr(GPtrArray) pagemaps = NULL;
   gsize page_size = (gsize) sysconf(_SC_PAGESIZE);
+  guint64 zero_pfn = mv_pagemap_zero_pfn();
   ReconcileScan scan = { 0 };
   MvHeapLedger ledger;
   int fd;
@@ -345,6 +346,7 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
       close(fd);
       return FALSE;
     }
+    mv_pagemap_drop_zero_page(entries, (w->end - w->start) / page_size, zero_pfn);
     w->pagemap = entries;
   }
   close(fd);
