@@ -17,6 +17,7 @@
  *                      answers "ok <hex address>"
  *   pageout HEX BYTES  madvise(MADV_PAGEOUT) over [HEX, HEX + BYTES): the
  *                      kernel reclaims what it can (MADV_FREE'd pages at once)
+ *   nodump             prctl(PR_SET_DUMPABLE, 0)
  *   exit               exits 0
  *
  * The object table is mmap'd, not malloc'd, so that the heap holds exactly
@@ -134,6 +135,9 @@ main(void)
         printf("error madvise %s\n", strerror(errno));
       else
         printf("ok\n");
+    } else if (strcmp(cmd, "nodump") == 0) {
+      prctl(PR_SET_DUMPABLE, 0);
+      printf("ok\n");
     } else if (strcmp(cmd, "exit") == 0) {
       printf("ok\n");
       return 0;

@@ -319,12 +319,14 @@ class TestAccess(HeapTestCase):
     def test_unprivileged_reader_answers_like_smaps_and_pagemap(self):
         root_w = self.heap_workload()
         own_w = self.heap_workload(NOBODY)
-        for w in (root_w, own_w):
+        nodump_w = self.heap_workload(NOBODY)
+        for w in (root_w, own_w, nodump_w):
             w.do(f"alloc 100 {SIZE}")
             w.stats()
+        nodump_w.do("nodump")
         names = ("reserved", "resident", "allocator", "heap_alloc", "memstats", "classes", "spans",
                  "reconcile")
-        for w, expected in ((root_w, errno.EACCES), (own_w, "ok")):
+        for w, expected in ((root_w, errno.EACCES), (own_w, "ok"), (nodump_w, errno.EACCES)):
             paths = [f"{MNT}/{w.pid}/heap/{n}" for n in names]
             paths += [f"/proc/{w.pid}/smaps", f"/proc/{w.pid}/pagemap"]
             out = json.loads(subprocess.run([*NOBODY, sys.executable, "-c", PROBE, *paths],

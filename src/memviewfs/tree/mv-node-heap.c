@@ -261,6 +261,9 @@ typedef struct {
   GArray *windows;          /* of MvHeapWindow (pagemap filled in later) */
   MvResident2x2 rest;       /* the 2x2 of every mapping that is not a window */
   guint64 rss, vsz;         /* smaps Rss and Size of the whole process */
+  gboolean meta_named;      /* the kernel shows the allocator's metadata
+                             * mappings by name (CONFIG_ANON_VMA_NAME) */
+  guint64 meta_resident;    /* their Rss */
 } ReconcileScan;
 
 static gboolean
@@ -279,8 +282,15 @@ scan_mapping(const MvSmapsEntry *entry, gpointer user_data)
 {
   ReconcileScan *scan = user_data;
 
+  static const char meta_name[] = "[anon:" SA_META_VMA_NAME "]";
+
   scan->rss += entry->v.rss;
   scan->vsz += entry->end - entry->start;
+  if (entry->path_len == sizeof meta_name - 1 &&
+      memcmp(entry->path, meta_name, sizeof meta_name - 1) == 0) {
+    scan->meta_named = TRUE;
+    scan->meta_resident += entry->v.rss;
+  }
   if (holds_arena(scan->allocator, entry->start, entry->end)) {
     MvHeapWindow window = { entry->start, entry->end, entry->v.rss, NULL };
     g_array_append_val(scan->windows, window);
@@ -385,9 +395,11 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
                  "shared file mappings, shm, memfd (the statistics segment too)");
   append_numbers(out, "rss", (gint64) scan.rss, TRUE, scan.vsz, TRUE,
                  "smaps Rss and Size of the whole process = arena_mappings + the four above");
-  append_numbers(out, "metadata", 0, FALSE, allocator->stats.meta_sys, TRUE,
+  append_numbers(out, "metadata", (gint64) scan.meta_resident, scan.meta_named,
+                 allocator->stats.meta_sys, TRUE,
                  "the allocator's metadata (span descriptors, page maps; meta_sys), outside the "
-                 "arenas: in other_anon_private or neighbours");
+                 "arenas, in other_anon_private or neighbours (resident: its [anon:" SA_META_VMA_NAME
+                 "] mappings, where the kernel names them)");
   append_numbers(out, "age_ms", 0, FALSE, mv_heap_age_ms(allocator->tables_time_ns, now_ns()),
                  TRUE, "milliseconds since the allocator published the span and page states "
                  "used above");
