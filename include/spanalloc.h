@@ -3,8 +3,8 @@
  * spanalloc: a Go/TCMalloc-style span allocator (size classes up to 32 KiB,
  * per-thread caches, per-class central lists, a page heap of 8 KiB pages over
  * 64 MiB arenas, a scavenger returning idle pages with MADV_FREE or
- * MADV_DONTNEED). Link libspanalloc (sa_* API) or LD_PRELOAD libspanalloc.so
- * (which also provides malloc/free/...).
+ * MADV_DONTNEED). Link libspanalloc (sa_* API) or LD_PRELOAD
+ * libspanalloc-malloc.so (which also provides malloc/free/...).
  *
  * Semantics: every pointer is 16-byte aligned; sa_malloc(0) returns a minimal
  * (16-byte) object; sa_realloc(p, 0) frees p and returns NULL (glibc
@@ -19,12 +19,23 @@
  * a free page-heap run is released at the next page-heap operation (default
  * 1000 ms; 0 releases at once); SPANALLOC_TCACHE_BYTES=<bytes> caps the free
  * objects one thread's cache may hold (default 524288 = 512 KiB; 0 disables
- * the thread caches: every malloc/free goes to the central lists).
+ * the thread caches: every malloc/free goes to the central lists);
+ * SPANALLOC_BACKGROUND=0 disables the background thread that otherwise
+ * publishes the statistics within ~100 ms and runs the scavenger on time
+ * even when the program is idle (see spanalloc-stats.h; the thread makes
+ * the process multithreaded, which unshare(CLONE_NEWUSER) refuses).
+ *
+ * Libraries: libspanalloc (this API; pkg-config spanalloc) leaves the
+ * program's malloc alone; libspanalloc-malloc (pkg-config spanalloc-malloc,
+ * or LD_PRELOAD=libspanalloc-malloc.so) replaces malloc/free/calloc/realloc/
+ * posix_memalign/aligned_alloc/memalign/valloc/pvalloc/malloc_usable_size
+ * and also exports this API.
  */
 #ifndef SPANALLOC_H
 #define SPANALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "spanalloc-stats.h"
 
 #ifdef __cplusplus
@@ -62,8 +73,17 @@ int sa_spans(struct sa_span_table *out);
 /* Releases every free page-heap page to the OS now (current mode). Returns
  * the number of bytes newly released. Also flushes the caller's thread cache. */
 size_t sa_scavenge(void);
+/* Fills *out with the arena reservations and the page-state map (also
+ * published in the segment; ~270 KiB: allocate it, do not put it on a
+ * stack). Returns 0 or an errno. */
+int sa_arenas(struct sa_arena_table *out);
 /* Returns 0 or EINVAL. */
 int sa_set_release_mode(enum sa_release_mode mode);
+/* Sets the idle delay (ms) after which the scavenger releases a free run, as
+ * SPANALLOC_SCAVENGE_MS does at start-up; SA_SCAVENGE_NEVER leaves every
+ * release to sa_scavenge(). */
+#define SA_SCAVENGE_NEVER UINT64_MAX
+void sa_set_scavenge_delay(uint64_t ms);
 enum sa_release_mode sa_get_release_mode(void);
 /* Returns the calling thread's cached objects to the central lists. */
 void sa_thread_flush(void);

@@ -6,19 +6,29 @@
  * SIGTERM and SIGHUP unmount and exit 0. A SOURCE before the mountpoint is
  * accepted and ignored, so mount.fuse3 (fstab, `mount -t fuse.memviewfs
  * memviewfs /mnt/memviewfs`) can start us. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
+#include "demo/mv-demo.h"
 #include "mv-fuse.h"
 #include "mv-version.h"
 #include <fuse_lowlevel.h>
 
 typedef struct {
   GPtrArray *positional; /* the non-option arguments, in order */
+  char *demo_max;        /* -o demo_max=SIZE */
+  int nodemo;            /* -o nodemo */
 } MvOptions;
+
+static const struct fuse_opt mv_opts[] = {
+  { "demo_max=%s", offsetof(MvOptions, demo_max), 0 },
+  { "nodemo", offsetof(MvOptions, nodemo), 1 },
+  FUSE_OPT_END
+};
 
 static int
 collect_positional(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -43,7 +53,10 @@ print_usage(const char *argv0)
          "explains every file. SOURCE (as mount.fuse3 passes it) is ignored.\n"
          "\n"
          "    -h   --help            print this help and exit\n"
-         "    -V   --version         print the version and exit\n",
+         "    -V   --version         print the version and exit\n"
+         "    -o demo_max=SIZE       bound of the demo heap's live objects (bytes, or\n"
+         "                           with a K/M/G suffix; default 256M)\n"
+         "    -o nodemo              no demo/ directory (no demo heap)\n",
          argv0);
 }
 
@@ -70,8 +83,18 @@ main(int argc, char *argv[])
   struct fuse *fuse;
   int ret = 1;
 
-  if (fuse_opt_parse(&args, &options, NULL, collect_positional) != 0)
+  if (fuse_opt_parse(&args, &options, mv_opts, collect_positional) != 0)
     goto out_args;
+  {
+    guint64 demo_max = MV_DEMO_MAX_DEFAULT;
+    g_autoptr(GError) error = NULL;
+
+    if (options.demo_max != NULL && !mv_demo_parse_size(options.demo_max, &demo_max, &error)) {
+      fprintf(stderr, "%s: %s\n", argv[0], error->message);
+      goto out_args;
+    }
+    mv_demo_configure(!options.nodemo, demo_max);
+  }
   if (options.positional->len > 2) {
     fprintf(stderr, "%s: too many arguments (see --help)\n", argv[0]);
     goto out_args;
@@ -134,5 +157,6 @@ out_opts:
 out_args:
   fuse_opt_free_args(&args);
   g_ptr_array_unref(options.positional);
+  free(options.demo_max);
   return ret;
 }

@@ -4,6 +4,7 @@
  * partial reads, lseek and `head -c` all see one consistent text. */
 #include "mv-fuse.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "tree/mv-tree.h"
@@ -177,6 +178,33 @@ mv_releasedir(const char *path, struct fuse_file_info *fi)
   return 0;
 }
 
+/* Opening for writing: only files with a write function, only for their
+ * owner (mv_tree_may_write); nothing is rendered, each write(2) is one
+ * command. */
+static int
+open_for_write(const char *path, struct fuse_file_info *fi)
+{
+  const MvNode *node;
+  MvContext ctx;
+  GError *error = NULL;
+  MvHandle *handle;
+  int ret;
+
+  if ((fi->flags & O_ACCMODE) != O_WRONLY)
+    return -EACCES;
+  ret = resolve(path, &ctx, &node);
+  if (ret != 0)
+    return ret;
+  if (!mv_tree_may_write(node, &ctx, &error))
+    return fail(error);
+  handle = g_new0(MvHandle, 1);
+  handle->node = node;
+  handle->ctx = ctx;
+  fi->fh = (uint64_t) (uintptr_t) handle;
+  fi->direct_io = 1;
+  return 0;
+}
+
 static int
 mv_open(const char *path, struct fuse_file_info *fi)
 {
@@ -187,7 +215,7 @@ mv_open(const char *path, struct fuse_file_info *fi)
   int ret;
 
   if ((fi->flags & O_ACCMODE) != O_RDONLY)
-    return -EACCES;
+    return open_for_write(path, fi);
   ret = resolve(path, &ctx, &node);
   if (ret != 0)
     return ret;
@@ -209,8 +237,11 @@ static int
 mv_read(const char *path, char *buf, size_t size, off_t offset, struct fuse_file_info *fi)
 {
   const MvHandle *handle = handle_of(fi);
-  size_t len = handle->content->len;
+  size_t len;
 
+  if (handle->content == NULL)
+    return -EBADF; /* opened for writing */
+  len = handle->content->len;
   if (offset < 0)
     return -EINVAL;
   if ((size_t) offset >= len)
@@ -236,7 +267,8 @@ mv_statfs(const char *path, struct statvfs *st)
   return 0;
 }
 
-/* The tree is read-only: every change is EROFS. */
+/* The tree is read-only but for files with a write function: every other
+ * change is EROFS. */
 static int mv_mknod(const char *p, mode_t m, dev_t d) { return -EROFS; }
 static int mv_mkdir(const char *p, mode_t m) { return -EROFS; }
 static int mv_unlink(const char *p) { return -EROFS; }
@@ -246,15 +278,48 @@ static int mv_rename(const char *a, const char *b, unsigned int f) { return -ERO
 static int mv_link(const char *a, const char *b) { return -EROFS; }
 static int mv_chmod(const char *p, mode_t m, struct fuse_file_info *fi) { return -EROFS; }
 static int mv_chown(const char *p, uid_t u, gid_t g, struct fuse_file_info *fi) { return -EROFS; }
-static int mv_truncate(const char *p, off_t o, struct fuse_file_info *fi) { return -EROFS; }
+/* `echo cmd > file` truncates before writing: a no-op for a writable file
+ * (its content is commands, not data), refused as open() would refuse it. */
+static int
+mv_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+  const MvNode *node;
+  MvContext ctx;
+  GError *error = NULL;
+  int ret;
+
+  if (fi != NULL) {
+    node = handle_of(fi)->node;
+    ctx = handle_of(fi)->ctx;
+  } else if ((ret = resolve(path, &ctx, &node)) != 0) {
+    return ret;
+  }
+  if (node->write == NULL)
+    return -EROFS;
+  if (!mv_tree_may_write(node, &ctx, &error))
+    return fail(error);
+  return 0;
+}
 static int mv_create(const char *p, mode_t m, struct fuse_file_info *fi) { return -EROFS; }
 static int mv_utimens(const char *p, const struct timespec tv[2], struct fuse_file_info *fi)
 {
   return -EROFS;
 }
-static int mv_write(const char *p, const char *b, size_t s, off_t o, struct fuse_file_info *fi)
+/* One write(2) is one command for the node's write function, whatever the
+ * offset (like /proc's clear_refs). */
+static int
+mv_write(const char *path, const char *buf, size_t size, off_t offset, struct fuse_file_info *fi)
 {
-  return -EBADF;
+  const MvHandle *handle = handle_of(fi);
+  GError *error = NULL;
+
+  if (handle->content != NULL)
+    return -EBADF; /* opened for reading */
+  if (size > INT_MAX)
+    return -EINVAL;
+  if (!mv_tree_write(handle->node, &handle->ctx, buf, size, &error))
+    return fail(error);
+  return (int) size;
 }
 
 const struct fuse_operations mv_fuse_operations = {

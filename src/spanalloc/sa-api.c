@@ -214,6 +214,21 @@ SA_EXPORT int sa_set_release_mode(enum sa_release_mode mode)
 	return 0;
 }
 
+SA_EXPORT void sa_set_scavenge_delay(uint64_t ms)
+{
+	sa_ensure_init();
+	__atomic_store_n(&sa_scavenge_delay_ms, ms, __ATOMIC_RELAXED);
+}
+
+SA_EXPORT int sa_arenas(struct sa_arena_table *out)
+{
+	if (!out)
+		return EINVAL;
+	sa_ensure_init();
+	sa_heap_arenas(out);
+	return 0;
+}
+
 SA_EXPORT enum sa_release_mode sa_get_release_mode(void)
 {
 	sa_ensure_init();

@@ -24,6 +24,11 @@ expect "$root/lib/systemd/system/memviewfs.service"
 expect "$root/$libdir/libspanalloc.so"
 expect "$root/$libdir/libspanalloc.a"
 expect "$root/$libdir/pkgconfig/spanalloc.pc"
+expect "$root/$libdir/libspanalloc-malloc.so"
+expect "$root/$libdir/pkgconfig/spanalloc-malloc.pc"
+expect "$root/$libdir/libspanalloc-stats.so"
+expect "$root/$libdir/libspanalloc-stats.a"
+expect "$root/$libdir/pkgconfig/spanalloc-stats.pc"
 expect "$root/include/spanalloc.h"
 expect "$root/include/spanalloc-stats.h"
 [ "$fail" = 0 ] || exit 1
@@ -35,4 +40,15 @@ grep -q "^ExecStart=$prefix/bin/memviewfs " "$root/lib/systemd/system/memviewfs.
 man -l "$root/share/man/man1/memviewfs.1" 2>/dev/null | grep -q "available_breakdown"
 PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$root/$libdir/pkgconfig \
   pkg-config --libs spanalloc | grep -q -- "-lspanalloc"
+# linking the sa_* API never brings the malloc replacement in; the malloc
+# library is the one that exports malloc
+PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$root/$libdir/pkgconfig \
+  pkg-config --libs spanalloc | grep -qv -- "-lspanalloc-malloc"
+PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$root/$libdir/pkgconfig \
+  pkg-config --libs spanalloc-malloc | grep -q -- "-lspanalloc-malloc"
+PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$root/$libdir/pkgconfig \
+  pkg-config --libs spanalloc-stats | grep -q -- "-lspanalloc-stats"
+nm -D --defined-only "$root/$libdir/libspanalloc.so" | grep -qw malloc && { echo "libspanalloc.so exports malloc"; exit 1; }
+nm -D --defined-only "$root/$libdir/libspanalloc-stats.so" | grep -qw malloc && { echo "libspanalloc-stats.so exports malloc"; exit 1; }
+nm -D --defined-only "$root/$libdir/libspanalloc-malloc.so" | grep -qw malloc || { echo "libspanalloc-malloc.so lacks malloc"; exit 1; }
 echo "install layout ok"

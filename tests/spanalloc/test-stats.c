@@ -266,6 +266,9 @@ static void test_segment_corrupt(void **state)
 	}
 }
 
+/* What the last hostile_child_check read. */
+static struct sa_stats_segment_copy hostile_copy;
+
 /* A process whose "spanalloc-stats" memfd holds garbage (hostile or
  * corrupted): the reader must refuse it with an errno, never crash. */
 static void hostile_child_check(const void *content, size_t len, size_t map_len, int want)
@@ -291,8 +294,7 @@ static void hostile_child_check(const void *content, size_t len, size_t map_len,
 	}
 	char c;
 	assert_int_equal(read(up[0], &c, 1), 1);
-	static struct sa_stats_segment_copy copy;
-	assert_int_equal(sa_stats_read_pid(pid, &copy), want);
+	assert_int_equal(sa_stats_read_pid(pid, &hostile_copy), want);
 	assert_int_equal(write(down[1], "x", 1), 1);
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -330,6 +332,114 @@ static void test_segment_hostile_process(void **state)
 	bad = good;
 	bad.seg.hdr.seq = 1;
 	hostile_child_check(&bad.seg, sizeof(bad.seg), sizeof(bad.seg), EAGAIN);
+}
+
+/* A version 1 segment (as published by spanalloc 0.1) is still read: built
+ * here by hand in the frozen v1 layout from a current segment. */
+static void test_segment_version1(void **state)
+{
+	(void)state;
+	struct sa_stats s;
+	assert_int_equal(sa_stats(&s), 0);
+	static struct sa_stats_segment_copy good;
+	assert_int_equal(sa_stats_read_pid(getpid(), &good), 0);
+	assert_int_equal(good.source_version, 2);
+	const size_t nfields = SA_STATS_V1_NFIELDS * sizeof(uint64_t);
+	const size_t classes = SA_STATS_MAX_CLASSES * sizeof(struct sa_class_stats);
+	const size_t v1_spans = SA_STATS_V1_HEADER_SIZE + nfields + classes;
+	const size_t v1_total = v1_spans + sizeof(struct sa_span_table);
+	static unsigned char v1[SA_STATS_V1_HEADER_SIZE + 8 * 64 + 96 * 64 + sizeof(struct sa_span_table)];
+	assert_true(v1_total <= sizeof(v1));
+	memset(v1, 0, sizeof(v1));
+	struct sa_stats_header h = good.seg.hdr;
+	h.version = 1;
+	h.header_size = SA_STATS_V1_HEADER_SIZE;
+	h.total_size = (uint32_t)v1_total;
+	h.stats_offset = SA_STATS_V1_HEADER_SIZE;
+	h.stats_size = (uint32_t)(nfields + classes);
+	h.classes_offset = (uint32_t)(SA_STATS_V1_HEADER_SIZE + nfields);
+	h.spans_offset = (uint32_t)v1_spans;
+	memcpy(v1, &h, SA_STATS_V1_HEADER_SIZE);
+	memcpy(v1 + SA_STATS_V1_HEADER_SIZE, &good.seg.stats, nfields);
+	memcpy(v1 + SA_STATS_V1_HEADER_SIZE + nfields, good.seg.stats.classes, classes);
+	memcpy(v1 + v1_spans, &good.seg.spans, sizeof(struct sa_span_table));
+	assert_int_equal(sa_stats_segment_validate(v1, v1_total), 0);
+	assert_int_equal(sa_stats_segment_validate(v1, v1_total - 1), EINVAL);
+	hostile_child_check(v1, v1_total, v1_total, 0);
+	const struct sa_stats_segment *c = &hostile_copy.seg;
+	assert_int_equal(hostile_copy.source_version, 1);
+	assert_int_equal(c->hdr.version, SA_STATS_VERSION);
+	assert_memory_equal(&c->stats, &good.seg.stats, nfields);     /* v1 fields */
+	assert_int_equal(c->stats.total_alloc, 0);                     /* v2 fields: 0 */
+	assert_int_equal(c->stats.arena_reserved, 0);
+	assert_memory_equal(c->stats.classes, good.seg.stats.classes, classes);
+	assert_memory_equal(&c->spans, &good.seg.spans, sizeof(c->spans));
+	assert_int_equal(c->arenas.narenas, 0);
+	assert_int_equal(sa_stats_segment_validate(c, sizeof(*c)), 0);
+}
+
+/* The arena table lists the reservations (each a mapping of the process),
+ * and the page-state map adds up to the ladder, page by page. */
+static void test_arena_table(void **state)
+{
+	(void)state;
+	char *big = sa_malloc(3 * MiB);
+	memset(big, 1, 3 * MiB);
+	void *small = sa_malloc(100);
+	sa_free(sa_malloc(5 * MiB)); /* an idle run */
+	struct sa_stats s;
+	assert_int_equal(sa_stats(&s), 0);
+	static struct sa_stats_segment_copy copy;
+	assert_int_equal(sa_stats_read_pid(getpid(), &copy), 0);
+	const struct sa_arena_table *a = &copy.seg.arenas;
+	const struct sa_stats *ps = &copy.seg.stats;
+	assert_int_equal(a->narenas, ps->arenas);
+	assert_int_equal(a->npages, a->pages_total);
+	uint64_t reserved = 0, heap = 0;
+	for (uint64_t k = 0; k < a->narenas; k++) {
+		reserved += a->arenas[k].length;
+		heap += a->arenas[k].heap_bytes;
+		/* each reservation lies inside one line of /proc/self/maps */
+		FILE *f = fopen("/proc/self/maps", "r");
+		assert_non_null(f);
+		char line[512];
+		int inside = 0;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long lo, hi;
+			if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= a->arenas[k].start &&
+			    a->arenas[k].start < hi)
+				inside = 1;
+		}
+		fclose(f);
+		assert_true(inside);
+	}
+	assert_int_equal(reserved, ps->arena_reserved);
+	assert_int_equal(heap, ps->heap_sys);
+	uint64_t n[6] = { 0 };
+	for (uint64_t i = 0; i < a->npages; i++)
+		n[sa_page_state_at(a, i)]++;
+	const uint64_t P = SA_PAGE_SIZE;
+	assert_int_equal((n[SA_PAGE_SMALL] + n[SA_PAGE_LARGE]) * P, ps->heap_inuse);
+	assert_int_equal(n[SA_PAGE_LARGE] * P, ps->large_inuse);
+	assert_int_equal((n[SA_PAGE_IDLE] + n[SA_PAGE_RELEASED_FREE] + n[SA_PAGE_RELEASED_DONTNEED]) * P,
+			 ps->heap_idle);
+	assert_int_equal(n[SA_PAGE_RELEASED_FREE] * P, ps->heap_released_free);
+	assert_int_equal(n[SA_PAGE_RELEASED_DONTNEED] * P, ps->heap_released_dontneed);
+	assert_int_equal(n[SA_PAGE_UNUSED] * P, ps->arena_reserved - ps->heap_sys);
+	/* the large object's pages are LARGE */
+	uint64_t first = 0;
+	for (uint64_t k = 0; k < a->narenas; k++)
+		if ((uintptr_t)big >= a->arenas[k].start &&
+		    (uintptr_t)big < a->arenas[k].start + a->arenas[k].length)
+			first = a->arenas[k].first_page + ((uintptr_t)big - a->arenas[k].start) / P;
+	for (uint64_t i = 0; i < 3 * MiB / P; i++)
+		assert_int_equal(sa_page_state_at(a, first + i), SA_PAGE_LARGE);
+	/* v2 ladder identities */
+	assert_int_equal(ps->heap_unused, ps->heap_inuse - ps->heap_alloc);
+	assert_int_equal(ps->heap_unreleased, ps->heap_idle - ps->heap_released);
+	assert_true(ps->total_alloc >= ps->heap_alloc);
+	sa_free(big);
+	sa_free(small);
 }
 
 static void test_span_table(void **state)
@@ -444,6 +554,8 @@ int main(void)
 		cmocka_unit_test(test_segment_other_process),
 		cmocka_unit_test(test_segment_corrupt),
 		cmocka_unit_test(test_segment_hostile_process),
+		cmocka_unit_test(test_segment_version1),
+		cmocka_unit_test(test_arena_table),
 		cmocka_unit_test(test_span_table),
 		cmocka_unit_test(test_printers),
 	};

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "demo/mv-demo.h"
 #include "mv-pid-load.h"
 #include "mv-scan.h"
 #include "mv-tree.h"
@@ -181,6 +182,8 @@ static const MvNode root_entries[] = {
   MV_SUBDIR("system", &mv_system_dir),
   MV_SUBDIR("cgroup", &mv_cgroup_dir),
   MV_SUBDIR("metrics", &mv_metrics_dir),
+  { .name = "demo", .type = MV_NODE_DIR, .access = MV_ACCESS_ANY, .alias = &mv_demo_dir,
+    .present = mv_demo_enabled },
 };
 
 static const MvNode root = MV_DIR("", root_entries, &pid_children, "the root");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The root README, generated from the node tables so that it lists exactly
  * the files that exist. */
+#include "demo/mv-demo.h"
 #include "mv-tree.h"
 
 static const char readme_intro[] =
@@ -46,7 +47,8 @@ static const char readme_rules[] =
   "EACCES to a reader who could not open /proc/<pid>/smaps itself (another user's\n"
   "process without CAP_SYS_PTRACE, a non-dumpable process); comm, cmdline, rss and\n"
   "vsz are readable by all, like /proc/<pid>/status. The decision is made at open()\n"
-  "from the reader's credentials. The tree is read-only.\n"
+  "from the reader's credentials. The tree is read-only, except demo/ctl (mode\n"
+  "0200, owned by the daemon's user, who alone may write it: others get EACCES).\n"
   "\n"
   "CONSISTENCY\n"
   "A file's content is computed once, at open(), and every read() of that open file\n"
@@ -116,6 +118,23 @@ static const char readme_heap[] =
   "with resident bytes is the first seed's story: released to the kernel with\n"
   "MADV_FREE, yet resident and in rss (LazyFree) until memory pressure.\n"
   "Access: like smaps and pagemap (PTRACE_MODE_READ), for every file of heap/.\n";
+/* Shown while demo/ exists (not with -o nodemo). */
+static const char readme_demo[] =
+  "\n"
+  "THE DEMO HEAP (demo/)\n"
+  "The daemon allocates demo objects with spanalloc's sa_* API on command; its\n"
+  "own allocations stay on glibc's malloc, so its spanalloc heap (demo/heap ->\n"
+  "<daemon pid>/heap, and the segment spanalloc-stat reads) holds the demo alone\n"
+  "and moves by exactly what each command implies. One command per write:\n"
+  "  echo 'alloc 200000 1024' > demo/ctl   200000 objects of 1 KiB, every byte written\n"
+  "  echo 'free 90%' > demo/ctl            9 of every 10 objects, spread over the spans\n"
+  "  echo 'scavenge' > demo/ctl            release the free pages (MADV_FREE by default):\n"
+  "                                        rss stays, retained_freed and heap_released grow\n"
+  "  echo 'pressure' > demo/ctl            MADV_PAGEOUT over them: the kernel takes them\n"
+  "                                        back, rss and retained_freed drop\n"
+  "  touch (allocate again what was freed), mode free|dontneed, free all, reset.\n"
+  "Live objects are bounded by -o demo_max=SIZE (default 256M); a malformed or\n"
+  "oversized command is EINVAL and changes nothing; demo/status shows why.\n";
 
 static void
 append_node(GString *out, const MvNode *entry, const char *parent_path)
@@ -128,7 +147,8 @@ append_node(GString *out, const MvNode *entry, const char *parent_path)
   if (node->type != MV_NODE_DIR)
     return;
   for (gsize i = 0; i < node->n_children; i++)
-    append_node(out, &node->children[i], path);
+    if (mv_node_present(&node->children[i]))
+      append_node(out, &node->children[i], path);
 }
 
 gboolean
@@ -138,9 +158,12 @@ mv_render_readme(const MvContext *ctx, const MvNode *node, GString *out, GError 
 
   g_string_append(out, readme_intro);
   for (gsize i = 0; i < root->n_children; i++)
-    append_node(out, &root->children[i], "");
+    if (mv_node_present(&root->children[i]))
+      append_node(out, &root->children[i], "");
   append_node(out, &mv_pid_dir, "");
   g_string_append(out, readme_rules);
   g_string_append(out, readme_heap);
+  if (mv_demo_enabled())
+    g_string_append(out, readme_demo);
   return TRUE;
 }

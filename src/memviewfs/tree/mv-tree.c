@@ -6,12 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const MvNode *
 find_static_child(const MvNode *dir, const char *name)
 {
   for (gsize i = 0; i < dir->n_children; i++)
-    if (strcmp(dir->children[i].name, name) == 0)
+    if (strcmp(dir->children[i].name, name) == 0 && mv_node_present(&dir->children[i]))
       return mv_node_target(&dir->children[i]);
   return NULL;
 }
@@ -85,17 +86,22 @@ mv_tree_stat(const MvNode *node, const MvContext *ctx, struct stat *st, GError *
   }
   switch (node->type) {
   case MV_NODE_DIR:
-    st->st_mode = S_IFDIR | 0555;
+    st->st_mode = S_IFDIR | (node->mode ? node->mode : 0555);
     st->st_nlink = 2;
     break;
   case MV_NODE_FILE:
-    st->st_mode = S_IFREG | 0444;
+    st->st_mode = S_IFREG | (node->mode ? node->mode : 0444);
     st->st_nlink = 1;
     break;
   case MV_NODE_LINK:
     st->st_mode = S_IFLNK | 0777;
     st->st_nlink = 1;
     break;
+  }
+  if (node->write != NULL && ctx->pid <= 0) {
+    /* who may write it: the daemon's user */
+    st->st_uid = geteuid();
+    st->st_gid = getegid();
   }
   st->st_blksize = 4096;
   return TRUE;
@@ -106,7 +112,8 @@ mv_tree_list(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointe
 {
   g_return_if_fail(dir->type == MV_NODE_DIR);
   for (gsize i = 0; i < dir->n_children; i++)
-    add(dir->children[i].name, mv_node_target(&dir->children[i]), ctx, user_data);
+    if (mv_node_present(&dir->children[i]))
+      add(dir->children[i].name, mv_node_target(&dir->children[i]), ctx, user_data);
   if (dir->dynamic != NULL)
     dir->dynamic->list(dir, ctx, add, user_data);
 }
@@ -116,6 +123,8 @@ mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, GError **
 {
   if (node->type == MV_NODE_DIR)
     return mv_set_errno(error, EISDIR, "%s is a directory", node->name);
+  if (node->render == NULL)
+    return mv_set_errno(error, EACCES, "%s is write-only", node->name);
   if (node->access == MV_ACCESS_PTRACE_READ && !mv_access_may_read_mm(ctx, error))
     return FALSE;
   g_string_truncate(out, 0);
@@ -125,6 +134,26 @@ mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, GError **
     return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+mv_tree_may_write(const MvNode *node, const MvContext *ctx, GError **error)
+{
+  if (node->type != MV_NODE_FILE || node->write == NULL)
+    return mv_set_errno(error, EACCES, "%s is read-only", node->name);
+  if (ctx->caller_uid != geteuid())
+    return mv_set_errno(error, EACCES, "%s: only the daemon's user (uid %u) may write it",
+                        node->name, (unsigned) geteuid());
+  return TRUE;
+}
+
+gboolean
+mv_tree_write(const MvNode *node, const MvContext *ctx, const char *data, gsize len,
+              GError **error)
+{
+  if (!mv_tree_may_write(node, ctx, error))
+    return FALSE;
+  return node->write(ctx, node, data, len, error);
 }
 
 void

@@ -42,6 +42,12 @@ typedef struct MvNode MvNode;
 typedef gboolean (*MvRenderFunc)(const MvContext *ctx, const MvNode *node, GString *out,
                                  GError **error);
 
+/* Takes the bytes of one write(2) to @node (a command, as the kernel's
+ * /proc/<pid>/clear_refs does). Returns FALSE with an errno in @error when
+ * the write is refused; then it changed nothing. */
+typedef gboolean (*MvWriteFunc)(const MvContext *ctx, const MvNode *node, const char *data,
+                                gsize len, GError **error);
+
 /* Reports one dynamic child of a directory while listing. */
 typedef void (*MvListAddFunc)(const char *name, const MvNode *child, const MvContext *child_ctx,
                               gpointer user_data);
@@ -66,6 +72,12 @@ struct MvNode {
   const MvNode *alias;        /* an entry standing for a directory defined in
                                * another file (C cannot copy it into a table) */
   const char *help;           /* one line, shown in the root README */
+  mode_t mode;                /* permission bits; 0: the default of the type
+                               * (dirs 0555, files 0444, links 0777) */
+  MvWriteFunc write;          /* files that take commands; only the daemon's
+                               * owner may write them (mv_tree_may_write) */
+  gboolean (*present)(void);  /* NULL, or FALSE when the entry is switched
+                               * off (e.g. demo/ with -o nodemo) */
 };
 
 /* The node an entry stands for (itself, or its alias). */
@@ -85,11 +97,24 @@ mv_node_target(const MvNode *node)
   { .name = (name_), .type = MV_NODE_DIR, .access = MV_ACCESS_ANY, .children = (children_), \
     .n_children = G_N_ELEMENTS(children_), .dynamic = (dynamic_), .help = (help_) }
 
+/* A file that takes commands (one per write(2)), owned by the daemon's
+ * user: mode_ is 0200 (write-only) or 0600 (render_ also set). */
+#define MV_CTL_FILE(name_, mode_, render_, write_, help_) \
+  { .name = (name_), .type = MV_NODE_FILE, .access = MV_ACCESS_ANY, .render = (render_), \
+    .mode = (mode_), .write = (write_), .help = (help_) }
+
 #define MV_SUBDIR(name_, node_) \
   { .name = (name_), .type = MV_NODE_DIR, .access = MV_ACCESS_ANY, .alias = (node_) }
 
 /* The root of the tree. */
 const MvNode *mv_tree_root(void);
+
+/* FALSE when @node is switched off (its present() says so). */
+static inline gboolean
+mv_node_present(const MvNode *node)
+{
+  return node->present == NULL || node->present();
+}
 
 /* Walks @path ("/", "/123/pss", "/self"...) from the root. On success
  * *node is the node and ctx->pid the process of a <pid>/ subtree (the
@@ -98,8 +123,9 @@ const MvNode *mv_tree_root(void);
 gboolean mv_tree_resolve(const char *path, MvContext *ctx, const MvNode **node, GError **error);
 
 /* Attributes of a resolved node: mode like /proc (dirs 0555, files 0444,
- * links 0777), owner the process's owner inside <pid>/ (as /proc shows it),
- * root elsewhere. Size 0 for files: content exists only once opened. */
+ * links 0777, or the node's own mode), owner the process's owner inside
+ * <pid>/ (as /proc shows it), the daemon's user for writable files, root
+ * elsewhere. Size 0 for files: content exists only once opened. */
 gboolean mv_tree_stat(const MvNode *node, const MvContext *ctx, struct stat *st, GError **error);
 
 /* Lists a directory: every static child then every dynamic one. */
@@ -108,6 +134,16 @@ void mv_tree_list(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gp
 /* Checks @node's access rule for @ctx's caller and renders it into @out:
  * what open() does. EACCES exactly where /proc would refuse. */
 gboolean mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, GError **error);
+
+/* May the caller of @ctx write @node? Only files with a write function, and
+ * only their owner, the daemon's effective uid (the mode is 0200/0600):
+ * EACCES otherwise, decided at open() like a permission check. */
+gboolean mv_tree_may_write(const MvNode *node, const MvContext *ctx, GError **error);
+
+/* Checks mv_tree_may_write() and hands the bytes of one write(2) to the
+ * node's write function. */
+gboolean mv_tree_write(const MvNode *node, const MvContext *ctx, const char *data, gsize len,
+                       GError **error);
 
 /* ---- shared pieces used by the node tables ---------------------------- */
 
@@ -124,6 +160,7 @@ extern const MvNode mv_heap_dir;
  * metrics/, which shows what there is and skips the rest). */
 struct sa_stats;
 gboolean mv_heap_load_stats(pid_t pid, struct sa_stats *stats, guint64 *age_ms);
+extern const MvNode mv_demo_dir;
 
 /* <pid>/cgroup: the process's memory cgroup path (mv-node-cgroup.c). */
 gboolean mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString *out,

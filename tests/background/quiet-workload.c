@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * quiet-workload COUNT SIZE PERCENT: run under LD_PRELOAD=libspanalloc-malloc.so.
+ * mallocs COUNT objects of SIZE bytes (touching each), frees the first
+ * PERCENT% of them (in allocation order, so whole spans become free), prints
+ * "ready" and then stays quiet (no allocation at all) until stdin closes.
+ * The test reading its statistics segment meanwhile sees what only the
+ * background thread can have published.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	if (argc != 4)
+		return 2;
+	long count = atol(argv[1]), size = atol(argv[2]), percent = atol(argv[3]);
+	if (count <= 0 || size <= 0 || percent < 0 || percent > 100)
+		return 2;
+	void **p = malloc((size_t)count * sizeof(*p));
+	if (!p)
+		return 3;
+	for (long i = 0; i < count; i++) {
+		p[i] = malloc((size_t)size);
+		if (!p[i])
+			return 3;
+		memset(p[i], 0x5a, (size_t)size);
+	}
+	long nfree = count * percent / 100;
+	for (long i = 0; i < nfree; i++)
+		free(p[i]);
+	/* write(2), not stdio: nothing allocates after this point */
+	if (write(STDOUT_FILENO, "ready\n", 6) != 6)
+		return 4;
+	char c;
+	while (read(STDIN_FILENO, &c, 1) > 0)
+		;
+	return 0;
+}
