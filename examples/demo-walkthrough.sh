@@ -18,20 +18,29 @@ demo=$mnt/demo
 heap=$demo/heap # a link to the daemon's <pid>/heap
 proc=$heap/..   # the daemon's <pid>/
 
+# A value, or "-" while the daemon's spanalloc has published nothing yet
+# (its heap/ allocator files are ENOENT until the first demo command).
+value() {
+	cat "$1" 2>/dev/null || echo -
+}
+
 show() {
-	printf '  %-16s %12s\n' rss "$(cat "$proc/rss")" \
-		retained_freed "$(cat "$proc/retained_freed")" \
-		heap_released "$(cat "$heap/heap_released")" \
-		heap_alloc "$(cat "$heap/heap_alloc")"
-	awk 'NR > 1 && NR <= 10 { printf "  %-18s %12s %12s\n", $1, $2, $3 }' "$heap/reconcile"
+	printf '  %-16s %12s\n' rss "$(value "$proc/rss")" \
+		retained_freed "$(value "$proc/retained_freed")" \
+		heap_released "$(value "$heap/heap_released")" \
+		heap_alloc "$(value "$heap/heap_alloc")"
+	if [ -r "$heap/reconcile" ] && reconcile=$(cat "$heap/reconcile" 2>/dev/null); then
+		# the arena lines: resident and virtual bytes per page state
+		awk 'NR > 1 && NR <= 10 { printf "  %-18s %12s %12s\n", $1, $2, $3 }' <<<"$reconcile"
+	fi
 	sed 's/^/  status: /' "$demo/status"
 	echo
 }
 
 run() {
 	echo "\$ echo '$1' > demo/ctl"
-	if ! echo "$1" >"$demo/ctl"; then
-		echo "  refused:"
+	if ! (echo "$1" >"$demo/ctl") 2>/dev/null; then
+		echo "  refused (EINVAL): see status"
 	fi
 	sleep "${2:-0.2}" # the segment is republished within ~100 ms
 	show
