@@ -107,9 +107,13 @@ def smaps_rss(pid):
 class HeapWorkload(test_mount.Workload):
     def __init__(self, prefix=()):
         # The preload applies to the workload alone, not to a prefix (setpriv).
+        # The scavenger's delay is long, so that only the workload's own
+        # scavenge commands release pages: the numbers stand still between
+        # its sa_stats() and our reads.
         env = dict(os.environ)
         env.pop("MALLOC_PERTURB_", None)
-        self.proc = subprocess.Popen([*prefix, "env", f"LD_PRELOAD={LIBSPANALLOC}", HEAP_WORKLOAD],
+        self.proc = subprocess.Popen([*prefix, "env", f"LD_PRELOAD={LIBSPANALLOC}",
+                                      "SPANALLOC_SCAVENGE_MS=600000", HEAP_WORKLOAD],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      bufsize=1, env=env)
         self.pid = int(self._reply().split()[1])
