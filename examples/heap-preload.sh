@@ -69,5 +69,5 @@ step sleep 0.3
 show "after freeing 75% of them: the pages are idle, still resident"
 step sleep 2 # SPANALLOC_SCAVENGE_MS (1000 ms) passes: the scavenger releases them
 show "2 s later: released with MADV_FREE, yet still resident (LazyFree) and in rss"
-echo "== the largest size classes in use"
-sort -k7 -n -r "$mnt/$pid/heap/classes" | head -n 3
+echo "== the size classes holding the most bytes"
+tail -n +2 "$mnt/$pid/heap/classes" | sort -k7 -n -r | sed -n 1,3p
