@@ -56,6 +56,13 @@ for round in 1 2; do
   cat <&3 >/dev/null; exec 3<&-
   cat "$mnt/$short/pss" 2>/dev/null && exit 1
   sleep 30 & short=$!
+  # the demo heap: every command, a refused one, a foreign writer
+  for c in 'alloc 2000 1000' 'free 50%' scavenge pressure touch 'mode dontneed' \
+           'free all' scavenge reset; do echo "$c" > "$mnt/demo/ctl"; done
+  echo bogus > "$mnt/demo/ctl" 2>/dev/null && exit 1
+  setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo reset > $mnt/demo/ctl" \
+    2>/dev/null && exit 1
+  cat "$mnt/demo/status" >/dev/null
 done
 kill "$short" "${heap_pids[@]}"
 kill -TERM "$daemon"

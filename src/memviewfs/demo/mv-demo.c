@@ -307,7 +307,11 @@ execute(const MvDemoCommand *cmd, GString *result, GError **error)
     return TRUE;
   case MV_DEMO_RESET:
     n = free_percent(100, &bytes);
-    g_array_set_size(demo.freed, 0);
+    /* the bookkeeping goes back to glibc too: rss returns to where it was */
+    g_array_unref(demo.objects);
+    g_array_unref(demo.freed);
+    demo.objects = g_array_new(FALSE, FALSE, sizeof(DemoObject));
+    demo.freed = g_array_new(FALSE, FALSE, sizeof(FreedRun));
     sa_set_release_mode(SA_RELEASE_DONTNEED);
     sa_scavenge();
     sa_set_release_mode(SA_RELEASE_FREE);
