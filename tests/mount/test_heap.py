@@ -343,7 +343,7 @@ class TestAccess(HeapTestCase):
 
 # A process that maps a memfd named like spanalloc's segment, filled with
 # garbage: bytes, then a valid magic with a bad layout, then a header that
-# stays mid-write (odd seqlock) for ever.
+# stays mid-write (odd seqlock) for ever, then one rewritten while it is read.
 HOSTILE = r"""
 import mmap, os, struct, sys, time
 kind = sys.argv[1]
@@ -358,6 +358,15 @@ elif kind == "layout":
 elif kind == "torn":
     m[:] = bytes(size)
     m[0:12] = struct.pack("<QI", 0x5350414e53544154, 1)
+elif kind == "churn":
+    # rewritten all the time, while the daemon reads it
+    import threading
+    def churn():
+        header = struct.pack("<QI", 0x5350414e53544154, 2)
+        while True:
+            m[0:4096] = os.urandom(4096)
+            m[0:12] = header
+    threading.Thread(target=churn, daemon=True).start()
 print("ready", flush=True)
 time.sleep(60)
 """
@@ -368,7 +377,7 @@ class TestHostile(HeapTestCase):
         good = self.heap_workload()
         good.do(f"alloc 100 {SIZE}")
         good.stats()
-        for kind in ("garbage", "layout", "torn"):
+        for kind in ("garbage", "layout", "torn", "churn"):
             p = subprocess.Popen([sys.executable, "-c", HOSTILE, kind], stdout=subprocess.PIPE,
                                  text=True)
             self.addCleanup(p.stdout.close)
