@@ -202,6 +202,17 @@ class TestAllocatorView(HeapTestCase):
         self.assertLadderEquals(w.pid, stats)
         self.assertGreaterEqual(stats["heap_alloc"], COUNT * SIZE)
         rss_allocated = value(w.pid, "resident")
+        # 2048 spans of 1 KiB objects: more than the segment's span table
+        # holds; the pages past it are split by the ladder of the same
+        # publication, so nothing stays unlisted and the objects handed out
+        # (live, or in the thread cache) add up to the ladder.
+        self.assertLess(len(table(w.pid, "spans")), COUNT * SIZE // 8192,
+                        "the span table holds every span: nothing past it to test")
+        r = self.assertIdentity(w.pid)
+        self.assertEqual(r["unlisted"], (0, 0), r)
+        self.assertEqual(r["live_objects"][1], stats["heap_alloc"] + stats["tcache_bytes"], r)
+        self.assertEqual(r["live_objects"][1] + r["free_slots"][1], stats["heap_inuse"], r)
+        self.assertGreaterEqual(r["live_objects"][0], COUNT * SIZE, r)
 
         self.assertEqual(int(w.do(f"free {FREED_PERCENT}")[0]), COUNT * FREED_PERCENT // 100)
         released = int(w.do("scavenge")[0])

@@ -60,7 +60,7 @@ test_reconcile_arithmetic(void **state)
   MvHeapWindow window = { A - 2 * PG, A + 17 * PG, 11 * PG, window_bits };
   MvHeapLedger l;
 
-  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG);
+  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG, NULL);
   /* span 0: 2 pages resident, 3000 live -> 3000 live + 5192 free slots;
    * span 1: 1 page resident, 6000 live -> 4096 live + 0 (2192 free virtual);
    * large: pages 4-5 resident (a swapped page is not resident) */
@@ -85,10 +85,10 @@ test_reconcile_arithmetic(void **state)
 
   /* the process changed between the smaps and pagemap reads */
   window.smaps_rss = 12 * PG;
-  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG);
+  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG, NULL);
   assert_int_equal(l.identity_error, (gint64) PG);
   window.smaps_rss = 10 * PG;
-  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG);
+  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG, NULL);
   assert_int_equal(l.identity_error, -(gint64) PG);
 }
 
@@ -104,7 +104,7 @@ test_reconcile_split_windows(void **state)
   };
   MvHeapLedger l;
 
-  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, windows, 2, PG, 2 * PG);
+  mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, windows, 2, PG, 2 * PG, NULL);
   assert_line(&l.line[MV_HEAP_LEDGER_idle], 0, 2 * PG); /* pages 8-9: in no window */
   assert_line(&l.line[MV_HEAP_LEDGER_released_free], PG, 2 * PG);
   assert_line(&l.arenas, 7 * PG, 16 * PG);
@@ -133,7 +133,7 @@ test_reconcile_page_states(void **state)
   MvHeapWindow window = { A - 2 * PG, A + 17 * PG, 11 * PG, window_bits };
   MvHeapLedger l;
 
-  mv_heap_reconcile(&l, listed, G_N_ELEMENTS(listed), &arena, 1, &window, 1, PG, 2 * PG);
+  mv_heap_reconcile(&l, listed, G_N_ELEMENTS(listed), &arena, 1, &window, 1, PG, 2 * PG, NULL);
   assert_line(&l.line[MV_HEAP_LEDGER_live_objects], 3000 + 3 * PG, 3000 + 4 * PG);
   assert_line(&l.line[MV_HEAP_LEDGER_free_slots], 2 * PG - 3000, 2 * PG - 3000);
   assert_line(&l.line[MV_HEAP_LEDGER_idle], 0, 2 * PG);               /* swapped, absent */
@@ -144,6 +144,32 @@ test_reconcile_page_states(void **state)
   assert_line(&l.line[MV_HEAP_LEDGER_unlisted], PG, 2 * PG);
   assert_line(&l.arenas, 9 * PG, 16 * PG);
   assert_int_equal(l.identity_error, 0);
+
+  /* With the heap's live totals (3000 + 5000 small, 16 KiB large), the
+   * unlisted small page (1 of 2 kernel pages resident) holds 5000 live
+   * bytes: 4096 of them resident, 3192 free-slot bytes not resident. */
+  const MvHeapLiveTotals totals = { 3000 + 5000, 4 * PG };
+  mv_heap_reconcile(&l, listed, G_N_ELEMENTS(listed), &arena, 1, &window, 1, PG, 2 * PG,
+                    &totals);
+  assert_line(&l.line[MV_HEAP_LEDGER_live_objects], 3000 + 3 * PG + PG, 3000 + 4 * PG + 5000);
+  assert_line(&l.line[MV_HEAP_LEDGER_free_slots], 2 * PG - 3000, 2 * PG - 3000 + 2 * PG - 5000);
+  assert_line(&l.line[MV_HEAP_LEDGER_unlisted], 0, 0);
+  assert_line(&l.arenas, 9 * PG, 16 * PG);
+  assert_int_equal(l.identity_error, 0);
+
+  /* totals below what the listed spans hold: nothing live is left for the
+   * unlisted page, all of it is free slots */
+  const MvHeapLiveTotals short_totals = { 1000, 4 * PG };
+  mv_heap_reconcile(&l, listed, G_N_ELEMENTS(listed), &arena, 1, &window, 1, PG, 2 * PG,
+                    &short_totals);
+  assert_line(&l.line[MV_HEAP_LEDGER_free_slots], 2 * PG - 3000 + PG, 2 * PG - 3000 + 2 * PG);
+  assert_line(&l.line[MV_HEAP_LEDGER_unlisted], 0, 0);
+
+  /* an arena without page states: nothing can be split */
+  const MvHeapRange arenas2[2] = { arena, { A + (1u << 26), A + (1u << 26) + 2 * PG, NULL } };
+  mv_heap_reconcile(&l, listed, G_N_ELEMENTS(listed), arenas2, 2, &window, 1, PG, 2 * PG,
+                    &totals);
+  assert_line(&l.line[MV_HEAP_LEDGER_unlisted], PG, 4 * PG);
 }
 
 static struct sa_stats_segment *

@@ -307,12 +307,52 @@ page_state_line(guint8 state)
   }
 }
 
+gboolean
+mv_heap_allocator_live_totals(const MvHeapAllocator *allocator, MvHeapLiveTotals *totals)
+{
+  const struct sa_stats *s = &allocator->stats;
+
+  if (allocator->version < 2 || allocator->publish_time_ns != allocator->tables_time_ns ||
+      s->large_inuse > s->heap_alloc)
+    return FALSE;
+  totals->small_live_bytes = s->heap_alloc - s->large_inuse + s->tcache_bytes;
+  totals->large_live_bytes = s->large_inuse;
+  return TRUE;
+}
+
+/* Splits the in-use pages no listed span covers (@small, @large: their
+ * resident and virtual bytes) by the heap's live totals less what the
+ * listed spans hold (@listed_small_live, @listed_large_live). */
+static void
+split_unlisted(MvHeapLedger *ledger, const MvHeapLiveTotals *totals, MvHeapLedgerLine small,
+               MvHeapLedgerLine large, guint64 listed_small_live, guint64 listed_large_live)
+{
+  guint64 live = totals->small_live_bytes - MIN(listed_small_live, totals->small_live_bytes);
+  guint64 live_resident;
+
+  live = MIN(live, small.bytes);
+  live_resident = MIN(small.resident, live);
+  line_add(&ledger->line[MV_HEAP_LEDGER_live_objects], live_resident, live);
+  line_add(&ledger->line[MV_HEAP_LEDGER_free_slots], small.resident - live_resident,
+           small.bytes - live);
+  /* a large object is live in all its pages */
+  (void) listed_large_live;
+  line_add(&ledger->line[MV_HEAP_LEDGER_live_objects], large.resident, large.bytes);
+}
+
 void
 mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
                   const MvHeapRange *arenas, gsize n_arenas, const MvHeapWindow *windows,
-                  gsize n_windows, gsize page_size, gsize alloc_page_bytes)
+                  gsize n_windows, gsize page_size, gsize alloc_page_bytes,
+                  const MvHeapLiveTotals *totals)
 {
   MvHeapLedgerLine classified = { 0, 0 };
+  /* in-use pages by the page states (small, large), and what listed spans
+   * of arenas with page states hold of them */
+  MvHeapLedgerLine mapped_small = { 0, 0 }, mapped_large = { 0, 0 };
+  MvHeapLedgerLine listed_small = { 0, 0 }, listed_large = { 0, 0 };
+  guint64 listed_small_live = 0, listed_large_live = 0;
+  gboolean all_mapped = n_arenas > 0;
 
   memset(ledger, 0, sizeof *ledger);
   for (gsize a = 0; a < n_arenas; a++) {
@@ -321,15 +361,21 @@ mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
     line_add(&ledger->arenas,
              resident_bytes(windows, n_windows, arena->start, arena->end, page_size),
              arena->end - arena->start);
-    if (arena->page_states == NULL)
+    if (arena->page_states == NULL) {
+      all_mapped = FALSE;
       continue;
+    }
     /* kernel page by kernel page: its allocator page's state */
     for (guint64 p = arena->start; p < arena->end; p += page_size) {
-      int line = page_state_line(arena->page_states[(p - arena->start) / alloc_page_bytes]);
+      guint8 state = arena->page_states[(p - arena->start) / alloc_page_bytes];
+      int line = page_state_line(state);
+      guint64 resident = resident_bytes(windows, n_windows, p, p + page_size, page_size);
+      guint64 bytes = MIN((guint64) page_size, arena->end - p);
+
       if (line >= 0)
-        line_add(&ledger->line[line], resident_bytes(windows, n_windows, p, p + page_size,
-                                                      page_size),
-                 MIN((guint64) page_size, arena->end - p));
+        line_add(&ledger->line[line], resident, bytes);
+      else
+        line_add(state == SA_PAGE_SMALL ? &mapped_small : &mapped_large, resident, bytes);
     }
   }
 
@@ -353,6 +399,11 @@ mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
       guint64 live_resident = MIN(resident, live);
       line_add(&ledger->line[MV_HEAP_LEDGER_live_objects], live_resident, live);
       line_add(&ledger->line[MV_HEAP_LEDGER_free_slots], resident - live_resident, bytes - live);
+      line_add(span->class_id != 0 ? &listed_small : &listed_large, resident, bytes);
+      if (span->class_id != 0)
+        listed_small_live += live;
+      else
+        listed_large_live += live;
       break;
     }
     case MV_HEAP_SPAN_IDLE:
@@ -369,6 +420,19 @@ mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
       break;
     }
   }
+  /* In-use pages of spans past the table, split by the heap's live totals
+   * when every arena has page states (which say small or large) and the
+   * map and the listed spans agree. */
+  if (totals != NULL && all_mapped && listed_small.bytes <= mapped_small.bytes &&
+      listed_large.bytes <= mapped_large.bytes && listed_small.resident <= mapped_small.resident &&
+      listed_large.resident <= mapped_large.resident) {
+    MvHeapLedgerLine small = { mapped_small.resident - listed_small.resident,
+                               mapped_small.bytes - listed_small.bytes };
+    MvHeapLedgerLine large = { mapped_large.resident - listed_large.resident,
+                               mapped_large.bytes - listed_large.bytes };
+    split_unlisted(ledger, totals, small, large, listed_small_live, listed_large_live);
+  }
+
   /* What no line has taken: in-use pages of spans past the table (or, with
    * no page states, any page in no listed span). Clamped at 0 for a segment
    * whose table and map disagree. */

@@ -106,7 +106,8 @@ guint64 mv_heap_age_ms(guint64 then_ns, guint64 now_ns);
   X(unused, "unused",                                                                           \
     "arena pages never handed to the page heap (reserved address space, untouched)")            \
   X(unlisted, "unlisted",                                                                       \
-    "in-use pages of spans past the segment's table bound (any arena page, for a v1 segment)")
+    "in-use pages past the span table that could not be split (ladder and table of different " \
+    "publications; any arena page in no listed span, for a v1 segment)")
 
 enum {
 #define MV_HEAP_LEDGER_X(member, name, meaning) MV_HEAP_LEDGER_##member,
@@ -139,6 +140,21 @@ typedef struct {
                                  * 0 when the process was quiescent */
 } MvHeapLedger;
 
+/* The live bytes of the whole heap, from the ladder of the same publication
+ * as the span table and page states. With them, the in-use pages of spans
+ * past the table are split too (the same live-first rule, over all of them
+ * at once) instead of staying "unlisted"; they need page states. */
+typedef struct {
+  guint64 small_live_bytes; /* objects handed out of small-object spans:
+                             * heap_alloc - large_inuse + tcache_bytes */
+  guint64 large_live_bytes; /* large_inuse */
+} MvHeapLiveTotals;
+
+/* The totals of @allocator's ladder, or FALSE when its ladder and its tables
+ * were not published together (so they cannot be combined). */
+gboolean mv_heap_allocator_live_totals(const MvHeapAllocator *allocator,
+                                       MvHeapLiveTotals *totals);
+
 /* Builds the arena part of reconcile. @spans sorted by address and not
  * overlapping (as mv_heap_allocator_new makes them), @arenas and @windows
  * sorted by address; the windows must cover the arenas (a page of an arena
@@ -151,6 +167,7 @@ typedef struct {
  * are carved from the start of a span, so its first pages hold them). */
 void mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
                        const MvHeapRange *arenas, gsize n_arenas, const MvHeapWindow *windows,
-                       gsize n_windows, gsize page_size, gsize alloc_page_bytes);
+                       gsize n_windows, gsize page_size, gsize alloc_page_bytes,
+                       const MvHeapLiveTotals *totals);
 
 G_END_DECLS

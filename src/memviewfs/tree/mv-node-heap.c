@@ -330,6 +330,7 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
   gsize page_size = (gsize) sysconf(_SC_PAGESIZE);
   guint64 zero_pfn = mv_pagemap_zero_pfn();
   ReconcileScan scan = { 0 };
+  MvHeapLiveTotals totals;
   MvHeapLedger ledger;
   int fd;
 
@@ -364,7 +365,8 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
   mv_heap_reconcile(&ledger, &g_array_index(allocator->spans, MvHeapSpan, 0),
                     allocator->spans->len, &g_array_index(allocator->arenas, MvHeapRange, 0),
                     allocator->arenas->len, &g_array_index(windows, MvHeapWindow, 0),
-                    windows->len, page_size, allocator->page_bytes);
+                    windows->len, page_size, allocator->page_bytes,
+                    mv_heap_allocator_live_totals(allocator, &totals) ? &totals : NULL);
 
   append_row(out, "name", "resident", "bytes", "meaning");
 #define MV_LEDGER_ROW_X(member, name, meaning)                                                   \
