@@ -145,10 +145,10 @@ test_reconcile_page_states(void **state)
   assert_line(&l.arenas, 9 * PG, 16 * PG);
   assert_int_equal(l.identity_error, 0);
 
-  /* With the heap's live totals (3000 + 5000 small, 16 KiB large), the
+  /* With the heap's live total (3000 + 5000 bytes in small objects), the
    * unlisted small page (1 of 2 kernel pages resident) holds 5000 live
    * bytes: 4096 of them resident, 3192 free-slot bytes not resident. */
-  const MvHeapLiveTotals totals = { 3000 + 5000, 4 * PG };
+  const MvHeapLiveTotals totals = { 3000 + 5000 };
   mv_heap_reconcile(&l, listed, G_N_ELEMENTS(listed), &arena, 1, &window, 1, PG, 2 * PG,
                     &totals);
   assert_line(&l.line[MV_HEAP_LEDGER_live_objects], 3000 + 3 * PG + PG, 3000 + 4 * PG + 5000);
@@ -159,7 +159,7 @@ test_reconcile_page_states(void **state)
 
   /* totals below what the listed spans hold: nothing live is left for the
    * unlisted page, all of it is free slots */
-  const MvHeapLiveTotals short_totals = { 1000, 4 * PG };
+  const MvHeapLiveTotals short_totals = { 1000 };
   mv_heap_reconcile(&l, listed, G_N_ELEMENTS(listed), &arena, 1, &window, 1, PG, 2 * PG,
                     &short_totals);
   assert_line(&l.line[MV_HEAP_LEDGER_free_slots], 2 * PG - 3000 + PG, 2 * PG - 3000 + 2 * PG);

@@ -316,16 +316,15 @@ mv_heap_allocator_live_totals(const MvHeapAllocator *allocator, MvHeapLiveTotals
       s->large_inuse > s->heap_alloc)
     return FALSE;
   totals->small_live_bytes = s->heap_alloc - s->large_inuse + s->tcache_bytes;
-  totals->large_live_bytes = s->large_inuse;
   return TRUE;
 }
 
 /* Splits the in-use pages no listed span covers (@small, @large: their
  * resident and virtual bytes) by the heap's live totals less what the
- * listed spans hold (@listed_small_live, @listed_large_live). */
+ * listed small-object spans hold (@listed_small_live). */
 static void
 split_unlisted(MvHeapLedger *ledger, const MvHeapLiveTotals *totals, MvHeapLedgerLine small,
-               MvHeapLedgerLine large, guint64 listed_small_live, guint64 listed_large_live)
+               MvHeapLedgerLine large, guint64 listed_small_live)
 {
   guint64 live = totals->small_live_bytes - MIN(listed_small_live, totals->small_live_bytes);
   guint64 live_resident;
@@ -336,7 +335,6 @@ split_unlisted(MvHeapLedger *ledger, const MvHeapLiveTotals *totals, MvHeapLedge
   line_add(&ledger->line[MV_HEAP_LEDGER_free_slots], small.resident - live_resident,
            small.bytes - live);
   /* a large object is live in all its pages */
-  (void) listed_large_live;
   line_add(&ledger->line[MV_HEAP_LEDGER_live_objects], large.resident, large.bytes);
 }
 
@@ -351,7 +349,7 @@ mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
    * of arenas with page states hold of them */
   MvHeapLedgerLine mapped_small = { 0, 0 }, mapped_large = { 0, 0 };
   MvHeapLedgerLine listed_small = { 0, 0 }, listed_large = { 0, 0 };
-  guint64 listed_small_live = 0, listed_large_live = 0;
+  guint64 listed_small_live = 0;
   gboolean all_mapped = n_arenas > 0;
 
   memset(ledger, 0, sizeof *ledger);
@@ -402,8 +400,6 @@ mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
       line_add(span->class_id != 0 ? &listed_small : &listed_large, resident, bytes);
       if (span->class_id != 0)
         listed_small_live += live;
-      else
-        listed_large_live += live;
       break;
     }
     case MV_HEAP_SPAN_IDLE:
@@ -430,7 +426,7 @@ mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
                                mapped_small.bytes - listed_small.bytes };
     MvHeapLedgerLine large = { mapped_large.resident - listed_large.resident,
                                mapped_large.bytes - listed_large.bytes };
-    split_unlisted(ledger, totals, small, large, listed_small_live, listed_large_live);
+    split_unlisted(ledger, totals, small, large, listed_small_live);
   }
 
   /* What no line has taken: in-use pages of spans past the table (or, with

@@ -146,8 +146,8 @@ typedef struct {
  * at once) instead of staying "unlisted"; they need page states. */
 typedef struct {
   guint64 small_live_bytes; /* objects handed out of small-object spans:
-                             * heap_alloc - large_inuse + tcache_bytes */
-  guint64 large_live_bytes; /* large_inuse */
+                             * heap_alloc - large_inuse + tcache_bytes (a
+                             * large object is live in all its pages) */
 } MvHeapLiveTotals;
 
 /* The totals of @allocator's ladder, or FALSE when its ladder and its tables
