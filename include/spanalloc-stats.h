@@ -43,9 +43,10 @@
  * Freshness: a background thread (started at the allocator's first use,
  * restarted in a fork child) wakes every SA_BACKGROUND_INTERVAL_MS, runs the
  * scavenger when a free run's SPANALLOC_SCAVENGE_MS delay is due, and
- * publishes the ladder, the span table and the arenas whenever the ladder
- * changed since its last publication: an idle process's segment is at most
- * ~100 ms behind. Slow-path events (thread-cache refill or flush, large
+ * publishes the ladder whenever it changed (an idle process's ladder is at
+ * most ~100 ms behind), and the span table and the arenas with it at most
+ * every 250 ms (they walk every span), so they too are current within
+ * ~300 ms once the process is quiet. Slow-path events (thread-cache refill or flush, large
  * allocation/free, thread exit) also publish the ladder (at most once per
  * 20 ms, the tables at most once per second), and sa_stats()/sa_scavenge()
  * publish everything. Times: publish_time_ns (the ladder) and tables_time_ns

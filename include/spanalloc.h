@@ -22,14 +22,17 @@
  * the thread caches: every malloc/free goes to the central lists);
  * SPANALLOC_BACKGROUND=0 disables the background thread that otherwise
  * publishes the statistics within ~100 ms and runs the scavenger on time
- * even when the program is idle (see spanalloc-stats.h; the thread makes
- * the process multithreaded, which unshare(CLONE_NEWUSER) refuses).
+ * even when the program is idle (see spanalloc-stats.h). The thread makes
+ * the process multithreaded, which unshare(2)/setns(2) of a user or mount
+ * namespace refuse: libspanalloc-malloc wraps both to stop the thread for
+ * the call; a program linking libspanalloc that needs them sets
+ * SPANALLOC_BACKGROUND=0.
  *
  * Libraries: libspanalloc (this API; pkg-config spanalloc) leaves the
  * program's malloc alone; libspanalloc-malloc (pkg-config spanalloc-malloc,
  * or LD_PRELOAD=libspanalloc-malloc.so) replaces malloc/free/calloc/realloc/
  * posix_memalign/aligned_alloc/memalign/valloc/pvalloc/malloc_usable_size
- * and also exports this API.
+ * (and unshare/setns, see above) and also exports this API.
  */
 #ifndef SPANALLOC_H
 #define SPANALLOC_H

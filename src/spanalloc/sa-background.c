@@ -17,8 +17,10 @@
  *   allocator's locks are released (threads do not survive fork).
  * The thread is created with every signal blocked (it never takes a signal
  * meant for the program), a small stack, the name "spanalloc-bg", and never
- * allocates. SPANALLOC_BACKGROUND=0 disables it, for programs that must stay
- * single-threaded (unshare(CLONE_NEWUSER) refuses a multithreaded caller).
+ * allocates. Some calls refuse a multithreaded caller (unshare(2) of a user
+ * or mount namespace, setns(2) into one): the malloc replacement wraps
+ * unshare() and setns() to stop the thread (sa_bg_stop), make the call and
+ * start it again. SPANALLOC_BACKGROUND=0 disables the thread altogether.
  */
 #include "sa-internal.h"
 #include <errno.h>
@@ -34,23 +36,56 @@ int sa_bg_running;
 uint64_t sa_bg_wakeups;
 int sa_bg_disabled; /* SPANALLOC_BACKGROUND=0, read at init */
 static int sa_bg_starting; /* 0 idle, 1 a start is in progress or done */
+static pthread_t sa_bg_thread;
+/* The thread sleeps on a condition variable (CLOCK_MONOTONIC) so that
+ * sa_bg_stop() wakes it at once. */
+static pthread_mutex_t sa_bg_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sa_bg_cond;
+static int sa_bg_cond_ready;
+static int sa_bg_stop_requested; /* under sa_bg_mutex */
+static sa_lock_t sa_bg_ctl_lock; /* one start/stop at a time */
+
+static void sa_bg_cond_init(void)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sa_bg_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	sa_bg_cond_ready = 1;
+}
 
 static void *sa_bg_main(void *arg)
 {
 	(void)arg;
 	prctl(PR_SET_NAME, (unsigned long)"spanalloc-bg", 0, 0, 0);
-	const struct timespec step = { 0, (long)SA_BACKGROUND_INTERVAL_MS * 1000000L };
 	for (;;) {
-		struct timespec left = step;
-		while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		struct timespec deadline;
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_nsec += (long)SA_BACKGROUND_INTERVAL_MS * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&sa_bg_mutex);
+		while (!sa_bg_stop_requested &&
+		       pthread_cond_timedwait(&sa_bg_cond, &sa_bg_mutex, &deadline) != ETIMEDOUT)
 			;
+		int stop = sa_bg_stop_requested;
+		pthread_mutex_unlock(&sa_bg_mutex);
+		if (stop)
+			return NULL;
 		__atomic_fetch_add(&sa_bg_wakeups, 1, __ATOMIC_RELAXED);
-		/* with delay 0 every free run is released at the free itself */
-		if (__atomic_load_n(&sa_scavenge_delay_ms, __ATOMIC_RELAXED))
+		/* with delay 0 every free run is released at the free itself.
+		 * Under the publish lock: a publication (ladder, then tables) never
+		 * has one of this thread's scavenges in the middle */
+		if (__atomic_load_n(&sa_scavenge_delay_ms, __ATOMIC_RELAXED)) {
+			sa_lock(&sa_publish_lock);
 			sa_heap_scavenge(false);
+			sa_unlock(&sa_publish_lock);
+		}
 		sa_publish_if_changed(false);
 	}
-	return NULL;
 }
 
 void sa_bg_start(void)
@@ -62,34 +97,64 @@ void sa_bg_start(void)
 					 __ATOMIC_ACQUIRE))
 		return;
 	int saved_errno = errno;
+	sa_lock(&sa_bg_ctl_lock);
+	if (!sa_bg_cond_ready)
+		sa_bg_cond_init();
+	sa_bg_stop_requested = 0;
 	pthread_attr_t attr;
-	if (pthread_attr_init(&attr) != 0) {
-		errno = saved_errno;
-		return;
+	int e = pthread_attr_init(&attr);
+	if (e == 0) {
+		pthread_attr_setstacksize(&attr, SA_BG_STACK_BYTES);
+		/* the new thread inherits the creator's mask: block everything */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		e = pthread_create(&sa_bg_thread, &attr, sa_bg_main, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		/* named before anyone can list it (the thread names itself too) */
+		if (e == 0)
+			pthread_setname_np(sa_bg_thread, "spanalloc-bg");
+		pthread_attr_destroy(&attr);
 	}
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, SA_BG_STACK_BYTES);
-	/* the new thread inherits the creator's mask: block everything */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_t t;
-	int e = pthread_create(&t, &attr, sa_bg_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
 	if (e == 0)
 		__atomic_store_n(&sa_bg_running, 1, __ATOMIC_RELEASE);
 	else
 		__atomic_store_n(&sa_bg_starting, 0, __ATOMIC_RELEASE); /* a later start may work */
+	sa_unlock(&sa_bg_ctl_lock);
 	errno = saved_errno;
+}
+
+bool sa_bg_stop(void)
+{
+	int saved_errno = errno;
+	sa_lock(&sa_bg_ctl_lock);
+	bool was = __atomic_load_n(&sa_bg_running, __ATOMIC_ACQUIRE);
+	if (was) {
+		pthread_mutex_lock(&sa_bg_mutex);
+		sa_bg_stop_requested = 1;
+		pthread_cond_signal(&sa_bg_cond);
+		pthread_mutex_unlock(&sa_bg_mutex);
+		pthread_join(sa_bg_thread, NULL);
+		__atomic_store_n(&sa_bg_running, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&sa_bg_starting, 0, __ATOMIC_RELEASE);
+	}
+	sa_unlock(&sa_bg_ctl_lock);
+	errno = saved_errno;
+	return was;
 }
 
 void sa_bg_fork_child(void)
 {
-	/* the parent's thread does not exist here */
+	/* the parent's thread does not exist here, and may have held the
+	 * mutex at the fork */
 	int was = sa_bg_running;
 	sa_bg_running = 0;
 	sa_bg_starting = 0;
+	sa_bg_stop_requested = 0;
+	sa_bg_ctl_lock.v = 0;
+	pthread_mutex_init(&sa_bg_mutex, NULL);
+	if (sa_bg_cond_ready)
+		sa_bg_cond_init();
 	if (was)
 		sa_bg_start();
 }

@@ -311,6 +311,8 @@ extern int sa_bg_disabled SA_HIDDEN;     /* SPANALLOC_BACKGROUND=0 */
  * child). Safe to call from inside malloc. */
 SA_HIDDEN void sa_bg_start(void);
 SA_HIDDEN void sa_bg_fork_child(void);
+/* Stops the thread and waits for it to exit; returns whether it ran. */
+SA_HIDDEN bool sa_bg_stop(void);
 
 /* ---------- API implementation shared by sa_* and malloc ---------- */
 SA_HIDDEN void *sa_calloc_impl(size_t n, size_t size);

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The C allocation API, exported only by libspanalloc.so so that
- * LD_PRELOAD=libspanalloc.so replaces the libc allocator. No dlsym: nothing
- * here calls the allocator it replaces. */
+/* The C allocation API, exported only by libspanalloc-malloc.so so that
+ * LD_PRELOAD=libspanalloc-malloc.so replaces the libc allocator. No dlsym:
+ * nothing here calls the allocator it replaces. Also unshare() and setns(),
+ * which must run without the background thread. */
 #include "sa-internal.h"
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* Starts the background thread once libc is initialised (sa-background.c):
  * never from inside a malloc call. */
@@ -13,6 +16,31 @@ __attribute__((constructor)) static void sa_preload_init(void)
 {
 	sa_ensure_init();
 	sa_bg_start();
+}
+
+/* unshare(2) and setns(2) of a user or mount namespace refuse a caller with
+ * more than one thread (EINVAL): a program that was single-threaded before
+ * LD_PRELOAD must stay able to make them. The background thread is stopped
+ * for the call and started again after it. */
+static int sa_single_threaded_call(long nr, long a, long b)
+{
+	bool was = sa_bg_stop();
+	long r = syscall(nr, a, b);
+	int e = errno;
+	if (was)
+		sa_bg_start();
+	errno = e;
+	return (int)r;
+}
+
+SA_EXPORT int unshare(int flags)
+{
+	return sa_single_threaded_call(SYS_unshare, flags, 0);
+}
+
+SA_EXPORT int setns(int fd, int nstype)
+{
+	return sa_single_threaded_call(SYS_setns, fd, nstype);
 }
 
 SA_EXPORT void *malloc(size_t size)

@@ -23,6 +23,8 @@
 
 #define SA_PUBLISH_INTERVAL_MS 20u /* ladder: at most 50 publications per second */
 #define SA_PUBLISH_SPANS_INTERVAL_MS 1000u /* span table: at most 1 per second */
+/* span table and arenas from the background thread: at most 4 per second */
+#define SA_BG_TABLES_INTERVAL_MS 250u
 
 sa_lock_t sa_publish_lock;
 static struct sa_stats_segment *sa_seg;
@@ -32,6 +34,8 @@ static uint64_t sa_last_spans_ms; /* under sa_publish_lock */
 /* The ladder published with the last span table and arenas (under
  * sa_publish_lock): the background thread republishes when it differs. */
 static struct sa_stats sa_tables_ladder;
+/* The ladder of the last publication of any kind (under sa_publish_lock). */
+static struct sa_stats sa_published_ladder;
 
 static struct sa_stats_segment *sa_seg_create(void)
 {
@@ -96,6 +100,7 @@ static void sa_publish_locked(const struct sa_stats *s, bool with_spans)
 	__atomic_store_n(&h->seq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(&sa_seg->stats, s, sizeof(*s));
+	memcpy(&sa_published_ladder, s, sizeof(*s));
 	/* written in place: the table (~64 KiB) never sits on a thread's stack */
 	if (with_spans) {
 		sa_spans_collect(&sa_seg->spans);
@@ -139,6 +144,17 @@ void sa_publish_maybe(void)
 	errno = saved_errno;
 }
 
+/* Whether two ladders differ in more than the background wake-up counter
+ * (which moves without the heap changing). */
+static bool sa_ladder_changed(struct sa_stats *now, const struct sa_stats *then)
+{
+	uint64_t wakeups = now->background_wakeups;
+	now->background_wakeups = then->background_wakeups;
+	bool changed = memcmp(now, then, sizeof(*now)) != 0;
+	now->background_wakeups = wakeups;
+	return changed;
+}
+
 void sa_publish_if_changed(bool force)
 {
 	/* a static buffer: the thread's stack stays small, and only the holder
@@ -146,13 +162,17 @@ void sa_publish_if_changed(bool force)
 	static struct sa_stats st;
 	sa_lock(&sa_publish_lock);
 	sa_stats_collect(&st);
-	/* the wake-up counter moves without the heap changing */
-	uint64_t wakeups = st.background_wakeups;
-	st.background_wakeups = sa_tables_ladder.background_wakeups;
-	bool same = memcmp(&st, &sa_tables_ladder, sizeof(st)) == 0;
-	st.background_wakeups = wakeups;
-	if (force || !sa_seg || !same)
+	uint64_t now = sa_now_ms();
+	if (force || !sa_seg) {
 		sa_publish_locked(&st, true);
+	} else if (sa_ladder_changed(&st, &sa_tables_ladder)) {
+		/* the tables walk every span: at most every
+		 * SA_BG_TABLES_INTERVAL_MS, and always once the ladder stands still */
+		if (now - sa_last_spans_ms >= SA_BG_TABLES_INTERVAL_MS)
+			sa_publish_locked(&st, true);
+		else if (sa_ladder_changed(&st, &sa_published_ladder))
+			sa_publish_locked(&st, false);
+	}
 	sa_unlock(&sa_publish_lock);
 }
 
@@ -166,4 +186,5 @@ void sa_publish_fork_child(void)
 	sa_last_publish_ms = 0;
 	sa_last_spans_ms = 0;
 	memset(&sa_tables_ladder, 0, sizeof(sa_tables_ladder));
+	memset(&sa_published_ladder, 0, sizeof(sa_published_ladder));
 }

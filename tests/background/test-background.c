@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +38,12 @@ static double now_ms(void)
 }
 
 struct child {
-	pid_t pid;
-	int to_child; /* closing it ends the workload */
+	pid_t pid;      /* the workload we started */
+	pid_t quiet;    /* the process that went quiet (pid, or its fork child) */
+	int to_child;   /* closing it ends the workload */
 };
 
-static struct child spawn(const char *bg)
+static struct child spawn(const char *bg, bool do_fork)
 {
 	const char *lib = getenv("SPANALLOC_MALLOC_LIB"), *prog = getenv("QUIET_WORKLOAD");
 	assert_non_null(lib);
@@ -64,16 +66,24 @@ static struct child spawn(const char *bg)
 		char count[16], size[16];
 		snprintf(count, sizeof(count), "%d", COUNT);
 		snprintf(size, sizeof(size), "%d", SIZE);
-		execl(prog, prog, count, size, "75", (char *)NULL);
+		execl(prog, prog, count, size, "75", do_fork ? "fork" : (char *)NULL, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
-	char buf[8] = { 0 };
-	assert_int_equal(read(out[0], buf, 6), 6);
-	assert_string_equal(buf, "ready\n");
+	char buf[32] = { 0 };
+	size_t have = 0;
+	while (have < sizeof(buf) - 1 && !strchr(buf, '\n')) {
+		ssize_t r = read(out[0], buf + have, sizeof(buf) - 1 - have);
+		assert_true(r > 0);
+		have += (size_t)r;
+	}
+	int quiet = 0;
+	assert_int_equal(sscanf(buf, "ready %d", &quiet), 1);
+	assert_true(quiet > 0);
+	assert_true(do_fork ? quiet != pid : quiet == pid);
 	close(out[0]);
-	return (struct child){ pid, in[1] };
+	return (struct child){ pid, quiet, in[1] };
 }
 
 static void finish(struct child c)
@@ -91,7 +101,7 @@ static struct sa_stats_segment_copy seg;
 #define POLL(timeout_ms, cond) ({ \
 	double t0_ = now_ms(), r_ = -1; \
 	while (now_ms() - t0_ < (timeout_ms)) { \
-		if (sa_stats_read_pid(c.pid, &seg) == 0 && (cond)) { \
+		if (sa_stats_read_pid(c.quiet, &seg) == 0 && (cond)) { \
 			r_ = now_ms() - t0_; \
 			break; \
 		} \
@@ -99,10 +109,9 @@ static struct sa_stats_segment_copy seg;
 	} \
 	r_; })
 
-static void test_idle_process_is_fresh(void **state)
+static void check_fresh(bool do_fork)
 {
-	(void)state;
-	struct child c = spawn("1");
+	struct child c = spawn("1", do_fork);
 	double quiet_since = now_ms();
 	const struct sa_stats *s = &seg.seg.stats;
 	/* frees and heap_alloc published without another malloc: the
@@ -127,7 +136,11 @@ static void test_idle_process_is_fresh(void **state)
 	/* the runs became idle before "ready": release cannot precede the delay
 	 * measured from there, minus the polling step */
 	assert_true(since >= SCAVENGE_MS - 100);
-	/* ... and the page-state map agrees with the ladder */
+	/* the tables (rebuilt at most every 250 ms) catch up with the ladder
+	 * once the process is quiet; then the page-state map agrees with it */
+	t = POLL(5000, seg.seg.hdr.tables_time_ns == seg.seg.hdr.publish_time_ns &&
+			       s->heap_released >= 40 * MiB);
+	assert_true(t >= 0);
 	const struct sa_arena_table *a = &seg.seg.arenas;
 	assert_true(a->narenas >= 1 && a->npages == a->pages_total);
 	uint64_t rel = 0, inuse = 0;
@@ -138,7 +151,22 @@ static void test_idle_process_is_fresh(void **state)
 	}
 	assert_int_equal(rel * 8192, s->heap_released);
 	assert_int_equal(inuse * 8192, s->heap_inuse);
+	assert_int_equal(seg.seg.hdr.pid, (uint32_t)c.quiet);
 	finish(c);
+}
+
+static void test_idle_process_is_fresh(void **state)
+{
+	(void)state;
+	check_fresh(false);
+}
+
+/* The same in a fork child that never allocates: only the thread restarted
+ * by the atfork handler can have created and filled its own segment. */
+static void test_fork_child_is_fresh(void **state)
+{
+	(void)state;
+	check_fresh(true);
 }
 
 static void test_background_disabled(void **state)
@@ -146,9 +174,9 @@ static void test_background_disabled(void **state)
 	(void)state;
 	/* SPANALLOC_BACKGROUND=0: the old behaviour, the counterfactual that
 	 * shows the test above measures the thread */
-	struct child c = spawn("0");
+	struct child c = spawn("0", false);
 	usleep(600 * 1000);
-	int e = sa_stats_read_pid(c.pid, &seg);
+	int e = sa_stats_read_pid(c.quiet, &seg);
 	/* either nothing published yet, or a slow-path publication from before
 	 * the frees were done */
 	if (e == 0) {
@@ -166,6 +194,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idle_process_is_fresh),
+		cmocka_unit_test(test_fork_child_is_fresh),
 		cmocka_unit_test(test_background_disabled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,9 +42,18 @@ m = mmap.mmap(fd, 1 << 18); m[:] = os.urandom(1 << 18); time.sleep(60)' &
 fi
 sleep 30 & short=$!
 for round in 1 2; do
+  # the demo heap: every command, a refused one, a foreign writer (first in
+  # the round: a release is asynchronous and must not race the unmount)
+  for c in 'alloc 2000 1000' 'free 50%' scavenge pressure touch 'mode dontneed' \
+           'free all' scavenge reset; do echo "$c" > "$mnt/demo/ctl"; done
+  echo bogus > "$mnt/demo/ctl" 2>/dev/null && exit 1
+  setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo reset > $mnt/demo/ctl" \
+    2>/dev/null && exit 1
+  cat "$mnt/demo/status" >/dev/null
   for pid in "${heap_pids[@]}" $$; do
     cat "$mnt/$pid"/heap/* >/dev/null 2>&1 || true
   done
+  cat "$mnt"/demo/heap/* >/dev/null 2>&1 || true  # the daemon's own heap/
   cat "$mnt"/README "$mnt"/processes "$mnt"/self/* "$mnt"/$$/* "$mnt"/1/* "$mnt"/system/* \
       "$mnt"/cgroup/* "$mnt"/metrics/memviewfs.prom >/dev/null 2>&1 || true
   ls -lR "$mnt"/$$ "$mnt"/system >/dev/null
@@ -56,13 +65,6 @@ for round in 1 2; do
   cat <&3 >/dev/null; exec 3<&-
   cat "$mnt/$short/pss" 2>/dev/null && exit 1
   sleep 30 & short=$!
-  # the demo heap: every command, a refused one, a foreign writer
-  for c in 'alloc 2000 1000' 'free 50%' scavenge pressure touch 'mode dontneed' \
-           'free all' scavenge reset; do echo "$c" > "$mnt/demo/ctl"; done
-  echo bogus > "$mnt/demo/ctl" 2>/dev/null && exit 1
-  setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo reset > $mnt/demo/ctl" \
-    2>/dev/null && exit 1
-  cat "$mnt/demo/status" >/dev/null
 done
 kill "$short" "${heap_pids[@]}"
 kill -TERM "$daemon"
