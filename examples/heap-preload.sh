@@ -62,10 +62,10 @@ show() {
 step sleep 0
 echo "pid $pid: allocator $(cat "$mnt/$pid/heap/allocator")"
 step alloc 60000 1000
-step sleep 0.3 # the background thread publishes within ~100 ms
+step sleep 0.5 # the background thread: the ladder within ~100 ms, the tables ~300 ms
 show "after allocating 60 000 objects of 1000 bytes"
 step free 75
-step sleep 0.3
+step sleep 0.5
 show "after freeing 75% of them: the pages are idle, still resident"
 step sleep 2 # SPANALLOC_SCAVENGE_MS (1000 ms) passes: the scavenger releases them
 show "2 s later: released with MADV_FREE, yet still resident (LazyFree) and in rss"
