@@ -1,67 +1,57 @@
-#!/bin/bash
+#!/bin/sh
 # SPDX-License-Identifier: MIT
-# The first seed's story in a minute, with the daemon's own demo heap
-# (<mnt>/demo/: ctl, status, heap -> <daemon pid>/heap): allocate, free most
-# of it, let the allocator release the pages with MADV_FREE (rss stays,
-# retained_freed and heap_released grow), put the kernel under pressure (rss
-# drops), then the same with MADV_DONTNEED (rss drops at once).
-# Each step prints the command, then rss, retained_freed, heap_released,
-# heap_alloc and the arena lines of reconcile.
+# The first seed's story (why RSS stays far above what the program says it
+# uses: MADV_FREE) with memviewfs's demo heap, step by step: each command,
+# then the daemon's rss and retained_freed (the kernel's view, from the
+# mount) and heap_alloc / heap_released (the allocator's, from its published
+# segment; from <pid>/heap/ when the tree has it, else spanalloc-stat), and
+# the reconcile table when the tree has one.
 #
-# usage: examples/demo-walkthrough.sh MOUNTPOINT
-# (run as the user who mounted memviewfs: demo/ctl is the daemon owner's)
-set -euo pipefail
+# usage: demo-walkthrough.sh MOUNTPOINT [COUNT]
+#   MOUNTPOINT  a memviewfs mount with demo/ (run as the daemon's user)
+#   COUNT       objects of 1 KiB to allocate (default 200000, ~200 MiB)
+# SPANALLOC_STAT names the spanalloc-stat binary (default: from PATH).
+set -eu
+mnt=${1:?usage: demo-walkthrough.sh MOUNTPOINT [COUNT]}
+count=${2:-200000}
+stat=${SPANALLOC_STAT:-spanalloc-stat}
+[ -w "$mnt/demo/ctl" ] || { echo "$mnt/demo/ctl: not writable (not the daemon's user, or -o nodemo)" >&2; exit 1; }
+daemon=$(readlink "$mnt/demo/heap" | cut -d/ -f2)
 
-mnt=${1:?usage: demo-walkthrough.sh MOUNTPOINT}
-demo=$mnt/demo
-[ -w "$demo/ctl" ] || { echo "$demo/ctl is not writable (mounted with -o nodemo, or another user's)" >&2; exit 1; }
-heap=$demo/heap # a link to the daemon's <pid>/heap
-proc=$heap/..   # the daemon's <pid>/
-
-# A value, or "-" while the daemon's spanalloc has published nothing yet
-# (its heap/ allocator files are ENOENT until the first demo command).
-value() {
-	cat "$1" 2>/dev/null || echo -
+ladder() { # NAME: one value of the allocator's ladder
+	if [ -r "$mnt/$daemon/heap/$1" ]; then
+		cat "$mnt/$daemon/heap/$1"
+	else
+		"$stat" "$daemon" 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'
+	fi
 }
+
+mib() { awk -v b="${1:-0}" 'BEGIN { printf "%9.1f MiB", b / 1048576 }'; }
 
 show() {
-	printf '  %-16s %12s\n' rss "$(value "$proc/rss")" \
-		retained_freed "$(value "$proc/retained_freed")" \
-		heap_released "$(value "$heap/heap_released")" \
-		heap_alloc "$(value "$heap/heap_alloc")"
-	if [ -r "$heap/reconcile" ] && reconcile=$(cat "$heap/reconcile" 2>/dev/null); then
-		# the arena lines: resident and virtual bytes per page state
-		awk 'NR > 1 && NR <= 10 { printf "  %-18s %12s %12s\n", $1, $2, $3 }' <<<"$reconcile"
+	printf '%-22s rss %s  retained_freed %s  heap_alloc %s  heap_released %s\n' "$1" \
+		"$(mib "$(cat "$mnt/$daemon/rss")")" "$(mib "$(cat "$mnt/$daemon/retained_freed")")" \
+		"$(mib "$(ladder heap_alloc)")" "$(mib "$(ladder heap_released)")"
+	if [ -r "$mnt/$daemon/heap/reconcile" ]; then
+		sed 's/^/    /' "$mnt/$daemon/heap/reconcile"
 	fi
-	sed 's/^/  status: /' "$demo/status"
-	echo
 }
 
-run() {
-	echo "\$ echo '$1' > demo/ctl"
-	if ! (echo "$1" >"$demo/ctl") 2>/dev/null; then
-		echo "  refused (EINVAL): see status"
-	fi
-	sleep "${2:-0.2}" # the segment is republished within ~100 ms
-	show
+step() {
+	echo "$1" > "$mnt/demo/ctl"
+	show "$1"
+	printf '    (%s)\n' "$(sed -n 's/^last_result //p' "$mnt/demo/status")"
 }
 
-echo "== before"
-show
-run reset
-run "mode free"
-run "alloc 200000 1024"
-run "free 90%"
-run scavenge
-echo "-- released with MADV_FREE: rss has not moved, retained_freed holds the pages"
-run pressure
-echo "-- the kernel took the lazily freed pages back: rss dropped"
-run reset
-run "mode dontneed"
-run "alloc 200000 1024"
-run "free 90%"
-run scavenge
-echo "-- released with MADV_DONTNEED: rss dropped at once, retained_freed stays 0"
-run "alloc 99999999999 1024"
-echo "-- over the bound: EINVAL, the reason in status, nothing changed"
-run reset
+echo "demo heap of memviewfs pid $daemon"
+echo reset > "$mnt/demo/ctl"
+show "start"
+step "alloc $count 1024"  # the program allocates ...
+step "free 90%"           # ... and frees most of it: the allocator keeps the pages
+step "scavenge"           # MADV_FREE: heap_released grows, rss does not (LazyFree)
+step "pressure"           # the kernel reclaims them (MADV_PAGEOUT): now rss drops
+step "touch"              # the program allocates again: the same pages come back
+step "mode dontneed"      # GODEBUG=madvdontneed=1, in spanalloc's words
+step "free all"
+step "scavenge"           # MADV_DONTNEED: rss drops at once, nothing is LazyFree
+step "reset"

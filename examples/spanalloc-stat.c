@@ -49,7 +49,9 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &now);
 	unsigned long long now_ns = (unsigned long long)now.tv_sec * 1000000000ull +
 				    (unsigned long long)now.tv_nsec;
-	unsigned long long t = copy.seg.hdr.publish_time_ns;
+	/* how old the numbers are: since they were last known current */
+	unsigned long long t = copy.seg.hdr.verified_time_ns ? copy.seg.hdr.verified_time_ns
+							     : copy.seg.hdr.publish_time_ns;
 	printf("%-24s %u\n", "pid", copy.seg.hdr.pid);
 	printf("%-24s %u\n", "segment_version", copy.source_version);
 	printf("%-24s %llu\n", "age_ms", now_ns > t ? (now_ns - t) / 1000000ull : 0);

@@ -49,10 +49,13 @@
  * ~300 ms once the process is quiet. Slow-path events (thread-cache refill or flush, large
  * allocation/free, thread exit) also publish the ladder (at most once per
  * 20 ms, the tables at most once per second), and sa_stats()/sa_scavenge()
- * publish everything. Times: publish_time_ns (the ladder) and tables_time_ns
- * (span table and arenas) are CLOCK_REALTIME in ns since the epoch, so a
- * reader in any process (any time namespace) computes the age as its own
- * CLOCK_REALTIME minus them. SPANALLOC_BACKGROUND=0 disables the thread
+ * publish everything. Times: publish_time_ns (the ladder), tables_time_ns
+ * (span table and arenas) and verified_time_ns (the last time the
+ * background thread found the published ladder still current: an idle
+ * process's numbers are not old just because nothing changed) are
+ * CLOCK_REALTIME in ns since the epoch, so a reader in any process (any
+ * time namespace) computes the age of what it shows as its own
+ * CLOCK_REALTIME minus verified_time_ns (publish_time_ns for version 1). SPANALLOC_BACKGROUND=0 disables the thread
  * (the segment is then only refreshed by the events above).
  *
  * sa_stats_read_pid() implements 2-5; spanalloc-stat(1) (examples/) uses it.
@@ -269,6 +272,9 @@ struct sa_stats_header {
 	uint32_t max_arenas;       /* SA_STATS_MAX_ARENAS */
 	uint32_t max_pages;        /* SA_STATS_MAX_PAGES */
 	uint64_t tables_time_ns;   /* CLOCK_REALTIME when span table and arenas were last rebuilt (ns) */
+	uint64_t verified_time_ns; /* CLOCK_REALTIME when the ladder was last known current (ns):
+				    * publish_time_ns, or later when the background thread found
+				    * nothing changed; 0 in a version 1 segment */
 };
 
 /* Frozen layout of version 1 (sizes in bytes), for readers of old segments. */

@@ -109,6 +109,7 @@ static void sa_publish_locked(const struct sa_stats *s, bool with_spans)
 		memcpy(&sa_tables_ladder, s, sizeof(*s));
 	}
 	h->publish_time_ns = sa_realtime_ns();
+	h->verified_time_ns = h->publish_time_ns;
 	if (with_spans)
 		h->tables_time_ns = h->publish_time_ns;
 	h->publications++;
@@ -155,6 +156,13 @@ static bool sa_ladder_changed(struct sa_stats *now, const struct sa_stats *then)
 	return changed;
 }
 
+/* Nothing changed: the published ladder is current as of now. One aligned
+ * 8-byte store outside the seqlock (a reader sees the old or the new time). */
+static void sa_mark_verified(void)
+{
+	__atomic_store_n(&sa_seg->hdr.verified_time_ns, sa_realtime_ns(), __ATOMIC_RELEASE);
+}
+
 void sa_publish_if_changed(bool force)
 {
 	/* a static buffer: the thread's stack stays small, and only the holder
@@ -172,6 +180,10 @@ void sa_publish_if_changed(bool force)
 			sa_publish_locked(&st, true);
 		else if (sa_ladder_changed(&st, &sa_published_ladder))
 			sa_publish_locked(&st, false);
+		else
+			sa_mark_verified();
+	} else {
+		sa_mark_verified();
 	}
 	sa_unlock(&sa_publish_lock);
 }

@@ -128,6 +128,16 @@ static void check_fresh(bool do_fork)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	uint64_t now_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
 	assert_true(now_ns - seg.seg.hdr.publish_time_ns < 5000000000ull);
+	/* quiet, nothing changes: the numbers are still confirmed current
+	 * every interval, so their age stays small */
+	usleep(500 * 1000);
+	assert_int_equal(sa_stats_read_pid(c.quiet, &seg), 0);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	now_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+	assert_true(seg.seg.hdr.verified_time_ns >= seg.seg.hdr.publish_time_ns);
+	printf("# idle: published %.0f ms ago, verified %.0f ms ago\n",
+	       (now_ns - seg.seg.hdr.publish_time_ns) / 1e6, (now_ns - seg.seg.hdr.verified_time_ns) / 1e6);
+	assert_true(now_ns - seg.seg.hdr.verified_time_ns < 1000000000ull);
 	/* the idle spans (48 MiB) are released once the delay has passed */
 	t = POLL(10000, s->heap_released >= 40 * MiB);
 	assert_true(t >= 0);

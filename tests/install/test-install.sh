@@ -51,4 +51,36 @@ PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$root/$libdir/pkgconfig \
 nm -D --defined-only "$root/$libdir/libspanalloc.so" | grep -qw malloc && { echo "libspanalloc.so exports malloc"; exit 1; }
 nm -D --defined-only "$root/$libdir/libspanalloc-stats.so" | grep -qw malloc && { echo "libspanalloc-stats.so exports malloc"; exit 1; }
 nm -D --defined-only "$root/$libdir/libspanalloc-malloc.so" | grep -qw malloc || { echo "libspanalloc-malloc.so lacks malloc"; exit 1; }
+# End to end: a program built with `pkg-config --cflags --libs spanalloc`
+# gets the sa_* API and keeps its libc's malloc; one built with
+# spanalloc-malloc gets spanalloc's malloc.
+cat > "$dest/probe.c" <<'EOF'
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <spanalloc.h>
+int main(void)
+{
+	void *p = sa_malloc(100);
+	struct sa_stats s;
+	if (!p || sa_stats(&s) != 0 || s.heap_objects < 1)
+		return 1;
+	sa_free(p);
+	Dl_info info;
+	if (!dladdr((void *)malloc, &info) || !info.dli_fname)
+		return 2;
+	const char *slash = strrchr(info.dli_fname, '/');
+	puts(slash ? slash + 1 : info.dli_fname);
+	return 0;
+}
+EOF
+pc() { PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$root/$libdir/pkgconfig pkg-config "$@"; }
+cc -D_GNU_SOURCE -o "$dest/probe-api" "$dest/probe.c" $(pc --cflags --libs spanalloc) -ldl
+cc -D_GNU_SOURCE -o "$dest/probe-malloc" "$dest/probe.c" $(pc --cflags --libs spanalloc-malloc) -ldl
+api_malloc=$(LD_LIBRARY_PATH=$root/$libdir "$dest/probe-api")
+malloc_malloc=$(LD_LIBRARY_PATH=$root/$libdir "$dest/probe-malloc")
+echo "malloc of a program linked with spanalloc: $api_malloc; with spanalloc-malloc: $malloc_malloc"
+case $api_malloc in libc.so*) ;; *) echo "pkg-config spanalloc replaced malloc"; exit 1;; esac
+case $malloc_malloc in libspanalloc-malloc.so*) ;; *) echo "spanalloc-malloc did not"; exit 1;; esac
 echo "install layout ok"

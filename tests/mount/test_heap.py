@@ -144,7 +144,7 @@ class HeapTestCase(unittest.TestCase):
 
     def assertIdentity(self, pid):
         """reconcile adds up: the arena lines to arenas, arenas + neighbours
-        to the smaps Rss of the arenas' mappings (identity_error 0), and with
+        to the smaps Rss of the arenas' mappings (identity_diff 0), and with
         the rest to the process's rss, which equals smaps read directly."""
         r = reconcile(pid)
         direct_rss = smaps_rss(pid)
@@ -152,7 +152,7 @@ class HeapTestCase(unittest.TestCase):
                  "released_mixed", "unused", "unlisted")
         self.assertEqual(sum(r[n][0] for n in lines), r["arenas"][0], r)
         self.assertEqual(sum(r[n][1] for n in lines), r["arenas"][1], r)
-        self.assertEqual(r["identity_error"][0], 0, r)
+        self.assertEqual(r["identity_diff"][0], 0, r)
         self.assertEqual(r["arena_mappings"][0], r["arenas"][0] + r["neighbours"][0], r)
         rest = ("other_anon_private", "anon_shared", "file_private", "file_shared")
         self.assertEqual(r["arena_mappings"][0] + sum(r[n][0] for n in rest), r["rss"][0], r)

@@ -262,7 +262,8 @@ static void test_segment_corrupt(void **state)
 				    bad.seg.hdr.seq != good.seg.hdr.seq ||
 				    bad.seg.hdr.publications != good.seg.hdr.publications ||
 				    bad.seg.hdr.publish_time_ns != good.seg.hdr.publish_time_ns ||
-				    bad.seg.hdr.tables_time_ns != good.seg.hdr.tables_time_ns);
+				    bad.seg.hdr.tables_time_ns != good.seg.hdr.tables_time_ns ||
+				    bad.seg.hdr.verified_time_ns != good.seg.hdr.verified_time_ns);
 	}
 }
 

@@ -81,15 +81,15 @@ test_reconcile_arithmetic(void **state)
   assert_int_equal(sum_bytes, l.arenas.bytes);
   assert_line(&l.neighbours, 2 * PG, 3 * PG);
   assert_line(&l.mappings, 11 * PG, 19 * PG);
-  assert_int_equal(l.identity_error, 0);
+  assert_int_equal(l.identity_diff, 0);
 
   /* the process changed between the smaps and pagemap reads */
   window.smaps_rss = 12 * PG;
   mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG, NULL);
-  assert_int_equal(l.identity_error, (gint64) PG);
+  assert_int_equal(l.identity_diff, (gint64) PG);
   window.smaps_rss = 10 * PG;
   mv_heap_reconcile(&l, spans, G_N_ELEMENTS(spans), &arena, 1, &window, 1, PG, 2 * PG, NULL);
-  assert_int_equal(l.identity_error, -(gint64) PG);
+  assert_int_equal(l.identity_diff, -(gint64) PG);
 }
 
 /* Arenas in two VMAs, and a part of an arena no window covers: that part is
@@ -110,7 +110,7 @@ test_reconcile_split_windows(void **state)
   assert_line(&l.arenas, 7 * PG, 16 * PG);
   assert_line(&l.neighbours, 2 * PG, 3 * PG);
   assert_line(&l.mappings, 9 * PG, 17 * PG);
-  assert_int_equal(l.identity_error, 0);
+  assert_int_equal(l.identity_diff, 0);
 }
 
 /* Version 2: the same pages, classified by the published page states (one
@@ -143,7 +143,7 @@ test_reconcile_page_states(void **state)
   assert_line(&l.line[MV_HEAP_LEDGER_unused], 0, 2 * PG);
   assert_line(&l.line[MV_HEAP_LEDGER_unlisted], PG, 2 * PG);
   assert_line(&l.arenas, 9 * PG, 16 * PG);
-  assert_int_equal(l.identity_error, 0);
+  assert_int_equal(l.identity_diff, 0);
 
   /* With the heap's live total (3000 + 5000 bytes in small objects), the
    * unlisted small page (1 of 2 kernel pages resident) holds 5000 live
@@ -155,7 +155,7 @@ test_reconcile_page_states(void **state)
   assert_line(&l.line[MV_HEAP_LEDGER_free_slots], 2 * PG - 3000, 2 * PG - 3000 + 2 * PG - 5000);
   assert_line(&l.line[MV_HEAP_LEDGER_unlisted], 0, 0);
   assert_line(&l.arenas, 9 * PG, 16 * PG);
-  assert_int_equal(l.identity_error, 0);
+  assert_int_equal(l.identity_diff, 0);
 
   /* totals below what the listed spans hold: nothing live is left for the
    * unlisted page, all of it is free slots */
@@ -296,6 +296,21 @@ test_age(void **state)
   g_autoptr(MvHeapAllocator) al = mv_heap_allocator_new(seg, 1, &error);
   assert_int_equal(mv_heap_age_ms(al->publish_time_ns, G_GUINT64_CONSTANT(5250000000)), 250);
   assert_int_equal(mv_heap_age_ms(al->publish_time_ns, G_GUINT64_CONSTANT(4000000000)), 0);
+  assert_int_equal(al->ladder_current_ns, G_GUINT64_CONSTANT(5000000000));
+
+  /* version 2: found current later by the background thread; tables of
+   * the same publication are as current, older tables are not */
+  seg->hdr.tables_time_ns = G_GUINT64_CONSTANT(5000000000);
+  seg->hdr.verified_time_ns = G_GUINT64_CONSTANT(7000000000);
+  g_autoptr(MvHeapAllocator) v2 = mv_heap_allocator_new(seg, 2, &error);
+  assert_int_equal(v2->ladder_current_ns, G_GUINT64_CONSTANT(7000000000));
+  assert_int_equal(v2->tables_current_ns, G_GUINT64_CONSTANT(7000000000));
+  seg->hdr.tables_time_ns = G_GUINT64_CONSTANT(4000000000);
+  g_autoptr(MvHeapAllocator) older = mv_heap_allocator_new(seg, 2, &error);
+  assert_int_equal(older->tables_current_ns, G_GUINT64_CONSTANT(4000000000));
+  /* version 1 has no such field: whatever the bytes say is not used */
+  g_autoptr(MvHeapAllocator) v1 = mv_heap_allocator_new(seg, 1, &error);
+  assert_int_equal(v1->ladder_current_ns, G_GUINT64_CONSTANT(5000000000));
 }
 
 static MvSmapsEntry

@@ -185,6 +185,11 @@ mv_heap_allocator_new(const struct sa_stats_segment *segment, guint32 version, G
   allocator->publish_time_ns = segment->hdr.publish_time_ns;
   allocator->tables_time_ns = version >= 2 ? segment->hdr.tables_time_ns
                                            : segment->hdr.publish_time_ns;
+  allocator->ladder_current_ns = MAX(allocator->publish_time_ns,
+                                     version >= 2 ? segment->hdr.verified_time_ns : 0);
+  allocator->tables_current_ns = allocator->tables_time_ns == allocator->publish_time_ns
+                                   ? allocator->ladder_current_ns
+                                   : allocator->tables_time_ns;
   allocator->spans_total = table->spans_total;
   allocator->spans = g_array_sized_new(FALSE, TRUE, sizeof(MvHeapSpan), (guint) n);
   allocator->arenas = g_array_new(FALSE, TRUE, sizeof(MvHeapRange));
@@ -454,6 +459,6 @@ mv_heap_reconcile(MvHeapLedger *ledger, const MvHeapSpan *spans, gsize n_spans,
                in_arenas_resident,
              windows[w].end - windows[w].start - in_arenas_bytes);
   }
-  ledger->identity_error = (gint64) ledger->mappings.resident - (gint64) ledger->arenas.resident -
+  ledger->identity_diff = (gint64) ledger->mappings.resident - (gint64) ledger->arenas.resident -
                            (gint64) ledger->neighbours.resident;
 }

@@ -66,6 +66,12 @@ typedef struct {
   GArray *arenas;           /* of MvHeapRange: the arenas' address ranges */
   guint64 publish_time_ns;  /* CLOCK_REALTIME of the publication of the ladder (ns) */
   guint64 tables_time_ns;   /* CLOCK_REALTIME of the span table and arenas (ns) */
+  guint64 ladder_current_ns; /* when the ladder was last known current (ns):
+                              * verified_time_ns of version 2, else the
+                              * publication */
+  guint64 tables_current_ns; /* the same for the tables: the ladder's, when
+                              * they were published with it (the heap has
+                              * not changed since), else their publication */
 } MvHeapAllocator;
 
 /* An arena. @page_states, when not NULL, holds one enum sa_page_state per
@@ -136,7 +142,7 @@ typedef struct {
   MvHeapLedgerLine neighbours;  /* pages of those VMAs outside the arenas
                                  * (pagemap): other anonymous memory the kernel
                                  * merged into the same VMA */
-  gint64 identity_error;        /* mappings - arenas - neighbours (resident):
+  gint64 identity_diff;        /* mappings - arenas - neighbours (resident):
                                  * 0 when the process was quiescent */
 } MvHeapLedger;
 

@@ -132,7 +132,7 @@ mv_heap_load_stats(pid_t pid, struct sa_stats *stats, guint64 *age_ms)
   if (allocator == NULL)
     return FALSE;
   *stats = allocator->stats;
-  *age_ms = mv_heap_age_ms(allocator->publish_time_ns, now_ns());
+  *age_ms = mv_heap_age_ms(allocator->ladder_current_ns, now_ns());
   return TRUE;
 }
 
@@ -183,7 +183,7 @@ render_age_ms(const MvContext *ctx, const MvNode *node, GString *out, GError **e
 
   if (allocator == NULL)
     return FALSE;
-  mv_render_value(out, mv_heap_age_ms(allocator->publish_time_ns, now_ns()));
+  mv_render_value(out, mv_heap_age_ms(allocator->ladder_current_ns, now_ns()));
   return TRUE;
 }
 
@@ -203,7 +203,7 @@ render_memstats(const MvContext *ctx, const MvNode *node, GString *out, GError *
   SA_STATS_FIELDS(MV_MEMSTATS_X)
 #undef MV_MEMSTATS_X
   g_string_append_printf(out, "%-24s %" G_GUINT64_FORMAT "\n", "age_ms",
-                         mv_heap_age_ms(allocator->publish_time_ns, now_ns()));
+                         mv_heap_age_ms(allocator->ladder_current_ns, now_ns()));
   return TRUE;
 }
 
@@ -383,7 +383,7 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
   append_numbers(out, "arena_mappings", (gint64) ledger.mappings.resident, TRUE,
                  ledger.mappings.bytes, TRUE,
                  "smaps Rss and Size of the mappings holding the arenas = arenas + neighbours");
-  append_numbers(out, "identity_error", ledger.identity_error, TRUE, 0, FALSE,
+  append_numbers(out, "identity_diff", ledger.identity_diff, TRUE, 0, FALSE,
                  "arena_mappings - arenas - neighbours: 0 when the process stood still between "
                  "the smaps and pagemap reads");
   append_numbers(out, "other_anon_private", (gint64) scan.rest.anon_private, TRUE, 0, FALSE,
@@ -402,7 +402,7 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
                  "the allocator's metadata (span descriptors, page maps; meta_sys), outside the "
                  "arenas, in other_anon_private or neighbours (resident: its [anon:" SA_META_VMA_NAME
                  "] mappings, where the kernel names them)");
-  append_numbers(out, "age_ms", 0, FALSE, mv_heap_age_ms(allocator->tables_time_ns, now_ns()),
+  append_numbers(out, "age_ms", 0, FALSE, mv_heap_age_ms(allocator->tables_current_ns, now_ns()),
                  TRUE, "milliseconds since the allocator published the span and page states "
                  "used above");
   return TRUE;
@@ -428,7 +428,8 @@ static const MvNode heap_entries[] = {
           "\"spanalloc <segment version>\", \"none\", or \"invalid: <reason>\""),
   SA_STATS_FIELDS(LADDER_VALUE)
   MV_FILE("age_ms", MV_ACCESS_PTRACE_READ, render_age_ms, 0,
-          "spanalloc: milliseconds since the statistics were published"),
+          "spanalloc: milliseconds since the statistics were last known current (published, "
+          "or found unchanged by spanalloc's background thread)"),
   MV_FILE("memstats", MV_ACCESS_PTRACE_READ, render_memstats, 0,
           "spanalloc: every value above as \"name value\" lines, then age_ms"),
   MV_FILE("classes", MV_ACCESS_PTRACE_READ, render_classes, 0,

@@ -118,7 +118,7 @@ static const char readme_heap[] =
   "segment, which has no page states: there any page in no listed span) do\n"
   "they stay unlisted. Identity, exact when the\n"
   "process stands still: arenas + neighbours = arena_mappings (the smaps Rss of\n"
-  "the mappings holding the arenas; identity_error shows the difference), and\n"
+  "the mappings holding the arenas; identity_diff shows the difference), and\n"
   "arena_mappings + other_anon_private + anon_shared + file_private +\n"
   "file_shared = rss, the whole smaps Rss of the same read. A released_free line\n"
   "with resident bytes is the first seed's story: released to the kernel with\n"
