@@ -319,7 +319,8 @@ class TestTree(MountTestCase):
         pid_files = sorted(os.listdir(f"{MNT}/{os.getpid()}"))
         self.assertGreater(len(pid_files), 10)
         for name in pid_files:
-            self.assertIn(f"<pid>/{name} ", readme)
+            slash = "/" if os.path.isdir(f"{MNT}/{os.getpid()}/{name}") else ""
+            self.assertIn(f"<pid>/{name}{slash} ", readme)
         for name in os.listdir(MNT):
             if not name.isdigit():
                 self.assertRegex(readme, rf"\n  {name}/? ")

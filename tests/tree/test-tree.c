@@ -102,9 +102,18 @@ test_readme_lists_every_node(void **state)
     assert_non_null(strstr(readme->str, line));
   }
   for (gsize i = 0; i < mv_pid_dir.n_children; i++) {
-    g_autofree char *line = g_strdup_printf("\n  <pid>/%s ", mv_pid_dir.children[i].name);
+    const MvNode *node = mv_node_target(&mv_pid_dir.children[i]);
+    gboolean is_dir = node->type == MV_NODE_DIR;
+    g_autofree char *line = g_strdup_printf("\n  <pid>/%s%s ", mv_pid_dir.children[i].name,
+                                            is_dir ? "/" : "");
     assert_non_null(strstr(readme->str, line));
-    assert_non_null(mv_pid_dir.children[i].help);
+    assert_non_null(node->help);
+    for (gsize j = 0; is_dir && j < node->n_children; j++) {
+      g_autofree char *child = g_strdup_printf("\n  <pid>/%s/%s ", node->name,
+                                               node->children[j].name);
+      assert_non_null(strstr(readme->str, child));
+      assert_non_null(node->children[j].help);
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model/mv-model-system.h"
+#include "spanalloc-stats.h"
 #include "mv-scan.h"
 #include "mv-tree.h"
 
@@ -83,6 +84,79 @@ append_processes(GString *out, GArray *rows)
   }
 }
 
+/* The spanalloc ladder of the processes that publish it:
+ * X(member of struct sa_stats, family suffix, type, help). */
+#define MV_ALLOCATOR_METRICS(X)                                                              \
+  X(sys, "sys_bytes", "gauge", "Bytes obtained from the OS (Go Sys).")                          \
+  X(heap_sys, "heap_sys_bytes", "gauge", "Arena bytes of the page heap (Go HeapSys).")          \
+  X(heap_alloc, "heap_alloc_bytes", "gauge", "Bytes of live objects (Go HeapAlloc).")           \
+  X(heap_inuse, "heap_inuse_bytes", "gauge", "Bytes in in-use spans (Go HeapInuse).")           \
+  X(heap_idle, "heap_idle_bytes", "gauge", "Bytes in free page-heap runs (Go HeapIdle).")       \
+  X(heap_released, "heap_released_bytes", "gauge",                                             \
+    "Idle bytes returned to the OS (Go HeapReleased).")                                         \
+  X(heap_released_free, "heap_released_free_bytes", "gauge",                                   \
+    "Idle bytes returned with MADV_FREE: may stay resident (LazyFree).")                        \
+  X(heap_released_dontneed, "heap_released_dontneed_bytes", "gauge",                           \
+    "Idle bytes returned with MADV_DONTNEED.")                                                  \
+  X(heap_objects, "heap_objects", "gauge", "Live objects (Go HeapObjects).")                    \
+  X(mallocs, "mallocs_total", "counter", "Objects allocated (Go Mallocs).")                     \
+  X(frees, "frees_total", "counter", "Objects freed (Go Frees).")                               \
+  X(span_sys, "span_sys_bytes", "gauge", "Bytes of span-descriptor pools (Go MSpanSys).")       \
+  X(span_inuse, "span_inuse_bytes", "gauge", "Bytes of span descriptors in use (Go MSpanInuse).") \
+  X(meta_sys, "meta_sys_bytes", "gauge", "Bytes of allocator metadata.")                        \
+  X(tcache_bytes, "tcache_bytes", "gauge", "Bytes of free objects in thread caches.")           \
+  X(central_free_bytes, "central_free_bytes", "gauge",                                         \
+    "Bytes of free objects in partly used central spans.")
+
+typedef struct {
+  const MvScanRow *row;
+  struct sa_stats stats;
+  guint64 age_ms;
+} AllocatorSample;
+
+static void
+append_sample_labels(GString *out, const char *family, const MvScanRow *row)
+{
+  g_string_append_printf(out, "%s{pid=\"%d\",comm=\"", family, (int) row->pid);
+  mv_metrics_append_label_value(out, row->status.name);
+  g_string_append(out, "\"} ");
+}
+
+/* Only processes the reader may read (the segment needs the same access as
+ * smaps), and only those that publish valid statistics. */
+static void
+append_allocators(GString *out, GArray *rows)
+{
+  g_autoptr(GArray) samples = g_array_new(FALSE, TRUE, sizeof(AllocatorSample));
+
+  for (guint i = 0; i < rows->len; i++) {
+    const MvScanRow *row = &g_array_index(rows, MvScanRow, i);
+    AllocatorSample sample = { row };
+
+    if (row->readable && row->maps_stats_segment &&
+        mv_heap_load_stats(row->pid, &sample.stats, &sample.age_ms))
+      g_array_append_val(samples, sample);
+  }
+#define MV_ALLOCATOR_METRIC_X(member, suffix, type, help)                                    \
+  g_string_append(out, "# HELP memviewfs_process_spanalloc_" suffix " spanalloc: " help "\n"  \
+                       "# TYPE memviewfs_process_spanalloc_" suffix " " type "\n");           \
+  for (guint i = 0; i < samples->len; i++) {                                                 \
+    const AllocatorSample *sample = &g_array_index(samples, AllocatorSample, i);             \
+    append_sample_labels(out, "memviewfs_process_spanalloc_" suffix, sample->row);           \
+    g_string_append_printf(out, "%" G_GUINT64_FORMAT "\n", (guint64) sample->stats.member); \
+  }
+  MV_ALLOCATOR_METRICS(MV_ALLOCATOR_METRIC_X)
+#undef MV_ALLOCATOR_METRIC_X
+  append_header(out, "memviewfs_process_spanalloc_statistics_age_seconds",
+                "spanalloc: seconds since the process published the statistics above.");
+  for (guint i = 0; i < samples->len; i++) {
+    const AllocatorSample *sample = &g_array_index(samples, AllocatorSample, i);
+    append_sample_labels(out, "memviewfs_process_spanalloc_statistics_age_seconds", sample->row);
+    g_string_append_printf(out, "%" G_GUINT64_FORMAT ".%03u\n", sample->age_ms / 1000,
+                           (unsigned) (sample->age_ms % 1000));
+  }
+}
+
 static void
 append_system(GString *out, const MvSystem *system)
 {
@@ -113,6 +187,7 @@ render_prom(const MvContext *ctx, const MvNode *node, GString *out, GError **err
   if (rows == NULL || !mv_system_read(system, "/proc", error))
     return FALSE;
   append_processes(out, rows);
+  append_allocators(out, rows);
   append_system(out, system);
   mv_metrics_append_cgroup(ctx, out);
   return TRUE;

@@ -178,6 +178,7 @@ static const MvNode pid_entries[] = {
   MV_PID_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0, "smaps",
           "one row per mapped path and anonymous kind, columns in bytes, Path last "
           "(blanks escaped \\040), then a total row"),
+  MV_SUBDIR("heap", &mv_heap_dir),
 };
 
 const MvNode mv_pid_dir = MV_DIR("<pid>", pid_entries, NULL,

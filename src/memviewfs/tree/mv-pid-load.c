@@ -62,28 +62,33 @@ mv_pid_load_rollup(pid_t pid, MvPidRollup *rollup, GError **error)
   return FALSE;
 }
 
-MvPidSmaps *
-mv_pid_load_smaps(pid_t pid, MvStatus *status_out, GError **error)
+gboolean
+mv_pid_read_smaps(pid_t pid, GString *text, MvStatus *status_out, GError **error)
 {
-  g_autoptr(GString) text = g_string_sized_new(64 * 1024);
-  g_autoptr(MvPidSmaps) model = mv_pid_smaps_new();
   MvStatus local_status;
   MvStatus *status = status_out != NULL ? status_out : &local_status;
 
   if (!mv_pid_read(pid, "smaps", text, error))
-    return NULL;
+    return FALSE;
   /* Only now, after the whole text was read: if the address space is
    * still there, every chunk of the text came from it. */
   if (!mv_pid_load_status(pid, status, error))
+    return FALSE;
+  if (text->len == 0 && status->has_mm)
+    return mv_set_errno(error, ENOENT, "process %d changed while being read", (int) pid);
+  if (text->len > 0 && !status->has_mm)
+    return mv_set_errno(error, ENOENT, "process %d exited while being read", (int) pid);
+  return TRUE;
+}
+
+MvPidSmaps *
+mv_pid_load_smaps(pid_t pid, MvStatus *status, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new(64 * 1024);
+  g_autoptr(MvPidSmaps) model = mv_pid_smaps_new();
+
+  if (!mv_pid_read_smaps(pid, text, status, error))
     return NULL;
-  if (text->len == 0 && status->has_mm) {
-    mv_set_errno(error, ENOENT, "process %d changed while being read", (int) pid);
-    return NULL;
-  }
-  if (text->len > 0 && !status->has_mm) {
-    mv_set_errno(error, ENOENT, "process %d exited while being read", (int) pid);
-    return NULL;
-  }
   if (!mv_pid_smaps_build(model, text->str, text->len, error))
     return NULL;
   return g_steal_pointer(&model);

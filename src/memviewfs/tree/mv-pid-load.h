@@ -27,6 +27,11 @@ gboolean mv_pid_load_status(pid_t pid, MvStatus *status, GError **error);
  * /proc's, for a process without an address space. */
 gboolean mv_pid_load_rollup(pid_t pid, MvPidRollup *rollup, GError **error);
 
+/* The whole text of /proc/<pid>/smaps, checked to come from one address
+ * space (the rules above); the confirming status read goes to @status when
+ * it is not NULL. */
+gboolean mv_pid_read_smaps(pid_t pid, GString *text, MvStatus *status, GError **error);
+
 /* /proc/<pid>/smaps -> the 2x2 and the mappings table. The status read
  * that confirms the address space outlived the read goes to @status when
  * it is not NULL. */

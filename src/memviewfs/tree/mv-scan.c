@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "mv-scan.h"
+#include "spanalloc-stats.h"
 
 #include <string.h>
 
@@ -60,6 +61,11 @@ scan_one(MvScanRow *row, const MvReader *reader, MvScanFlags flags, gboolean *sw
       total.lazyfree = model->total.lazyfree;
       total.rss = model->total.rss;
       mv_pid_rollup_from_values(&total, &row->rollup);
+      for (guint i = 0; i < model->rows->len; i++) {
+        const MvMappingRow *mapping = g_ptr_array_index(model->rows, i);
+        if (g_str_has_prefix(mapping->label, "/memfd:" SA_STATS_MEMFD_NAME))
+          row->maps_stats_segment = TRUE;
+      }
       return TRUE;
     }
   } else if (mv_pid_load_rollup(row->pid, &row->rollup, &error)) {

@@ -21,6 +21,8 @@ typedef struct {
   MvStatus status;     /* rss, vsz, comm, owner */
   MvPidRollup rollup;  /* pss, uss, swap, retained_freed (bytes) */
   MvResident2x2 resident; /* with MV_SCAN_SMAPS (bytes) */
+  gboolean maps_stats_segment; /* with MV_SCAN_SMAPS: a mapping is named like
+                                * spanalloc's statistics segment */
 } MvScanRow;
 
 /* Every process that existed through its reads, in pid order. A process

@@ -167,6 +167,13 @@ extern const MvNode mv_pid_dir;
 extern const MvNode mv_system_dir;
 extern const MvNode mv_metrics_dir;
 extern const MvNode mv_cgroup_dir;
+/* <pid>/heap/ (mv-node-heap.c). */
+extern const MvNode mv_heap_dir;
+/* The ladder of a process that publishes valid spanalloc statistics, and
+ * their age (ms): FALSE when it publishes none or an invalid segment (for
+ * metrics/, which shows what there is and skips the rest). */
+struct sa_stats;
+gboolean mv_heap_load_stats(pid_t pid, struct sa_stats *stats, guint64 *age_ms);
 extern const MvNode mv_demo_dir;
 
 /* <pid>/cgroup: the process's memory cgroup path (mv-node-cgroup.c). */

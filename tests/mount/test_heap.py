@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""heap/ mount tests: a workload preloaded with spanalloc (heap-workload.c)
+allocates, frees and scavenges known amounts; heap/ must equal what the
+workload's own sa_stats() reported at the same quiescent moment, reconcile's
+identity must hold exactly, and released pages must show where the kernel
+has them. Also: the kernel's view for any process, access like /proc's smaps
+and pagemap, and processes that publish a garbage segment.
+
+Run by meson (suite 'mount'):
+  test_heap.py MEMVIEWFS WORKLOAD HEAP_WORKLOAD LIBSPANALLOC
+"""
+import errno
+import json
+import mmap
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_mount  # noqa: E402  (start_daemon, stop_daemon, Workload)
+
+MEMVIEWFS = WORKLOAD = HEAP_WORKLOAD = LIBSPANALLOC = None
+PAGE = os.sysconf("SC_PAGE_SIZE")
+MiB = 1024 * 1024
+NOBODY = test_mount.NOBODY
+MNT = None
+DAEMON = None
+
+# The workload's objects: 16 MiB of 1 KiB objects (2048 spans of one 8 KiB
+# page), of which the oldest 75% (12 MiB, 1536 whole spans) are freed.
+COUNT, SIZE, FREED_PERCENT = 16384, 1024, 75
+FREED_BYTES = COUNT * SIZE * FREED_PERCENT // 100
+
+
+def setUpModule():
+    global MNT, DAEMON
+    test_mount.MEMVIEWFS = MEMVIEWFS
+    MNT = tempfile.mkdtemp(prefix="memviewfs-heap-test-")
+    os.chmod(MNT, 0o755)
+    DAEMON = test_mount.start_daemon(MNT)
+
+
+def tearDownModule():
+    code = test_mount.stop_daemon(DAEMON, MNT)
+    os.rmdir(MNT)
+    assert code == 0, f"daemon exited {code}"
+
+
+def read(pid, name):
+    with open(f"{MNT}/{pid}/heap/{name}") as f:
+        return f.read()
+
+
+def value(pid, name):
+    text = read(pid, name)
+    assert re.fullmatch(r"\d+\n", text), f"{pid}/heap/{name}: {text!r}"
+    return int(text)
+
+
+def table(pid, name):
+    """A table as a list of dicts keyed by its header."""
+    lines = read(pid, name).splitlines()
+    header = lines[0].split()
+    return [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
+
+
+def reconcile(pid):
+    """{name: (resident, bytes)}, None for "-"."""
+    num = lambda s: None if s == "-" else int(s)
+    return {r["name"]: (num(r["resident"]), num(r["bytes"])) for r in table(pid, "reconcile")}
+
+
+def smaps_heap_view(pid):
+    """heap/'s kernel view computed here from /proc/<pid>/smaps by the
+    documented rule: [heap] and private anonymous mappings (unnamed or
+    [anon:...]), not [stack]."""
+    out = {"reserved": 0, "resident": 0, "lazyfree": 0, "swapped": 0}
+    vma = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+\s*(.*)$", line)
+            if m:
+                path = m.group(4)
+                vma = (m.group(3)[3] == "p" and
+                       (path == "" or path == "[heap]" or path.startswith("[anon:")))
+                if vma:
+                    out["reserved"] += int(m.group(2), 16) - int(m.group(1), 16)
+                continue
+            m = re.match(r"(\w+):\s+(\d+) kB", line)
+            if m and vma:
+                key = {"Rss": "resident", "LazyFree": "lazyfree", "Swap": "swapped"}.get(m.group(1))
+                if key:
+                    out[key] += int(m.group(2)) * 1024
+    return out
+
+
+def smaps_rss(pid):
+    with open(f"/proc/{pid}/smaps") as f:
+        return sum(int(m.group(1)) * 1024 for m in re.finditer(r"^Rss:\s+(\d+) kB", f.read(), re.M))
+
+
+class HeapWorkload(test_mount.Workload):
+    def __init__(self, prefix=()):
+        # The preload applies to the workload alone, not to a prefix (setpriv).
+        # The scavenger's delay is long, so that only the workload's own
+        # scavenge commands release pages: the numbers stand still between
+        # its sa_stats() and our reads.
+        env = dict(os.environ)
+        env.pop("MALLOC_PERTURB_", None)
+        self.proc = subprocess.Popen([*prefix, "env", f"LD_PRELOAD={LIBSPANALLOC}",
+                                      "SPANALLOC_SCAVENGE_MS=600000", HEAP_WORKLOAD],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     bufsize=1, env=env)
+        self.pid = int(self._reply().split()[1])
+
+    def stats(self):
+        return {k: int(v) for k, v in (kv.split("=") for kv in self.do("stats"))}
+
+
+class HeapTestCase(unittest.TestCase):
+    def heap_workload(self, prefix=()):
+        w = HeapWorkload(prefix)
+        self.addCleanup(w.close)
+        return w
+
+    def workload(self, prefix=()):
+        w = test_mount.Workload(prefix)
+        self.addCleanup(w.close)
+        return w
+
+    def assertLadderEquals(self, pid, stats):
+        """Every ladder file and every memstats row equals the workload's own
+        sa_stats() of the same moment."""
+        memstats = {r["name"]: int(r["value"]) for r in table(pid, "memstats")}
+        for name, expected in stats.items():
+            self.assertEqual(value(pid, name), expected, name)
+            self.assertEqual(memstats[name], expected, f"memstats {name}")
+        self.assertIn("age_ms", memstats)
+
+    def assertIdentity(self, pid):
+        """reconcile adds up: the arena lines to arenas, arenas + neighbours
+        to the smaps Rss of the arenas' mappings (identity_diff 0), and with
+        the rest to the process's rss, which equals smaps read directly."""
+        r = reconcile(pid)
+        direct_rss = smaps_rss(pid)
+        lines = ("live_objects", "free_slots", "idle", "released_free", "released_dontneed",
+                 "released_mixed", "unused", "unlisted")
+        self.assertEqual(sum(r[n][0] for n in lines), r["arenas"][0], r)
+        self.assertEqual(sum(r[n][1] for n in lines), r["arenas"][1], r)
+        self.assertEqual(r["identity_diff"][0], 0, r)
+        self.assertEqual(r["arena_mappings"][0], r["arenas"][0] + r["neighbours"][0], r)
+        rest = ("other_anon_private", "anon_shared", "file_private", "file_shared")
+        self.assertEqual(r["arena_mappings"][0] + sum(r[n][0] for n in rest), r["rss"][0], r)
+        self.assertEqual(r["rss"][0], direct_rss, r)
+        self.assertGreater(r["arenas"][0], 0, r)
+        return r
+
+
+class TestKernelView(HeapTestCase):
+    def test_every_process_has_the_kernel_view(self):
+        w = self.workload()
+        before = {n: value(w.pid, n) for n in ("reserved", "resident", "lazyfree", "swapped")}
+        self.assertEqual(before, smaps_heap_view(w.pid))
+        w.do(f"anon {8 * MiB}")
+        w.do(f"madv_free {4 * MiB}")
+        after = {n: value(w.pid, n) for n in ("reserved", "resident", "lazyfree", "swapped")}
+        self.assertEqual(after, smaps_heap_view(w.pid))
+        self.assertEqual(after["reserved"] - before["reserved"], 8 * MiB)
+        self.assertEqual(after["resident"] - before["resident"], 8 * MiB)
+        # MADV_FREE marks pages through per-CPU batches: the kernel's slack
+        self.assertLessEqual(abs(after["lazyfree"] - before["lazyfree"] - 4 * MiB), test_mount.SLACK)
+        self.assertEqual(read(w.pid, "allocator"), "none\n")
+        self.assertEqual(read(os.getpid(), "allocator"), "none\n")
+
+    def test_allocator_files_are_enoent_without_spanalloc(self):
+        w = self.workload()
+        for name in ("heap_alloc", "memstats", "classes", "spans", "reconcile", "age_ms"):
+            with self.assertRaises(FileNotFoundError, msg=name):
+                read(w.pid, name)
+
+    def test_readme_describes_heap(self):
+        with open(f"{MNT}/README") as f:
+            readme = f.read()
+        for name in os.listdir(f"{MNT}/{os.getpid()}/heap"):
+            self.assertIn(f"<pid>/heap/{name} ", readme)
+        self.assertIn("/memory/classes/heap/released", readme)
+
+
+class TestAllocatorView(HeapTestCase):
+    def run_release_mode(self, mode):
+        w = self.heap_workload()
+        w.do(f"mode {mode}")
+        w.do(f"alloc {COUNT} {SIZE}")
+        stats = w.stats()
+        self.assertEqual(read(w.pid, "allocator"), "spanalloc %d\n" %
+                         int(re.match(r"spanalloc (\d+)", read(w.pid, "allocator")).group(1)))
+        self.assertLadderEquals(w.pid, stats)
+        self.assertGreaterEqual(stats["heap_alloc"], COUNT * SIZE)
+        rss_allocated = value(w.pid, "resident")
+        # 2048 spans of 1 KiB objects: more than the segment's span table
+        # holds; the pages past it are split by the ladder of the same
+        # publication, so nothing stays unlisted and the objects handed out
+        # (live, or in the thread cache) add up to the ladder.
+        self.assertLess(len(table(w.pid, "spans")), COUNT * SIZE // 8192,
+                        "the span table holds every span: nothing past it to test")
+        r = self.assertIdentity(w.pid)
+        self.assertEqual(r["unlisted"], (0, 0), r)
+        self.assertEqual(r["live_objects"][1], stats["heap_alloc"] + stats["tcache_bytes"], r)
+        self.assertEqual(r["live_objects"][1] + r["free_slots"][1], stats["heap_inuse"], r)
+        self.assertGreaterEqual(r["live_objects"][0], COUNT * SIZE, r)
+
+        self.assertEqual(int(w.do(f"free {FREED_PERCENT}")[0]), COUNT * FREED_PERCENT // 100)
+        released = int(w.do("scavenge")[0])
+        stats = w.stats()
+        self.assertLadderEquals(w.pid, stats)
+        self.assertGreaterEqual(released, FREED_BYTES)
+        self.assertEqual(stats["heap_released"], stats["heap_released_free"] +
+                         stats["heap_released_dontneed"])
+        classes = {int(r["size"]): r for r in table(w.pid, "classes")}
+        self.assertGreaterEqual(int(classes[SIZE]["objects"]), COUNT - COUNT * FREED_PERCENT // 100)
+        self.assertEqual(int(classes[SIZE]["bytes"]), int(classes[SIZE]["objects"]) * SIZE)
+
+        r = self.assertIdentity(w.pid)
+        spans = table(w.pid, "spans")
+        # After a scavenge the thread cache is empty and the table is whole:
+        # the live objects are heap_alloc exactly, the in-use spans heap_inuse.
+        self.assertEqual(r["unlisted"][0], 0, r)
+        self.assertEqual(r["live_objects"][1], stats["heap_alloc"], r)
+        self.assertEqual(r["live_objects"][1] + r["free_slots"][1], stats["heap_inuse"], r)
+        self.assertEqual(r["idle"][1], stats["heap_idle"] - stats["heap_released"], r)
+        lazyfree = value(w.pid, "lazyfree")
+        if mode == "free":
+            # The seed's story: released, yet resident and in rss until pressure.
+            self.assertEqual(r["released_free"][1], stats["heap_released_free"], r)
+            # the freed objects fill whole spans but for the two at either end
+            self.assertGreaterEqual(r["released_free"][0], FREED_BYTES - 2 * 8192, r)
+            self.assertEqual(lazyfree, r["released_free"][0])
+            with open(f"{MNT}/{w.pid}/retained_freed") as f:
+                self.assertEqual(int(f.read()), lazyfree)
+            self.assertLessEqual(abs(value(w.pid, "resident") - rss_allocated), 8 * PAGE)
+            # Pressure: the kernel takes the lazily freed pages back.
+            for s in spans:
+                if s["state"] == "released_free":
+                    w.do(f"pageout {s['start']} {int(s['pages']) * 8192}")
+            r = self.assertIdentity(w.pid)
+            self.assertEqual(r["released_free"][0], 0, r)
+            self.assertEqual(value(w.pid, "lazyfree"), 0)
+            self.assertLessEqual(value(w.pid, "resident"), rss_allocated - FREED_BYTES + 2 * 8192)
+        else:
+            self.assertEqual(r["released_dontneed"][1], stats["heap_released_dontneed"], r)
+            self.assertGreaterEqual(r["released_dontneed"][1], FREED_BYTES - 2 * 8192, r)
+            self.assertEqual(r["released_dontneed"][0], 0, r)
+            self.assertEqual(lazyfree, 0)
+            self.assertLessEqual(value(w.pid, "resident"), rss_allocated - FREED_BYTES + 8 * PAGE)
+        states = {s["state"] for s in spans}
+        self.assertIn("in_use", states)
+        self.assertIn("released_" + mode, states)
+
+    def test_madv_free(self):
+        self.run_release_mode("free")
+
+    def test_madv_dontneed(self):
+        self.run_release_mode("dontneed")
+
+    def test_zero_page_is_not_resident(self):
+        """Pages only ever read map the kernel's zero page: pagemap calls them
+        present, smaps does not count them, nor does reconcile."""
+        w = self.heap_workload()
+        w.do(f"alloc 1000 {SIZE}")
+        address = int(w.do(f"peek {4 * MiB}")[0], 16)
+        w.stats()
+        with open(f"/proc/{w.pid}/pagemap", "rb") as f:
+            f.seek(address // PAGE * 8)
+            entries = [int.from_bytes(f.read(8), "little") for _ in range(4 * MiB // PAGE)]
+        self.assertGreater(sum(e >> 63 for e in entries), 4 * MiB // PAGE // 2,
+                           "the peeked pages are not mapped at all")
+        r = self.assertIdentity(w.pid)
+        self.assertLess(r["live_objects"][0], r["live_objects"][1] - 4 * MiB + PAGE, r)
+
+    def test_age_ms(self):
+        w = self.heap_workload()
+        w.do(f"alloc 1000 {SIZE}")
+        w.stats()
+        first = value(w.pid, "age_ms")
+        time.sleep(0.3)
+        later = value(w.pid, "age_ms")
+        # No publication since: the age grows with the clock. (A background
+        # publisher that republishes unchanged numbers resets it.)
+        self.assertTrue(later >= first + 250 or later < 250, (first, later))
+
+
+class TestMetrics(HeapTestCase):
+    def test_allocator_ladder_in_prometheus_text(self):
+        w = self.heap_workload()
+        plain = self.workload()
+        w.do(f"alloc 1000 {SIZE}")
+        stats = w.stats()
+        with open(f"{MNT}/metrics/memviewfs.prom", "rb") as f:
+            text = f.read()
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        samples = dict(re.findall(
+            rf'^memviewfs_process_spanalloc_(\w+)\{{pid="{w.pid}",comm="heap-workload"\}} (\S+)$',
+            text.decode(), re.M))
+        self.assertEqual(int(samples["heap_alloc_bytes"]), stats["heap_alloc"])
+        self.assertEqual(int(samples["heap_released_free_bytes"]), stats["heap_released_free"])
+        self.assertEqual(int(samples["mallocs_total"]), stats["mallocs"])
+        self.assertEqual(int(samples["meta_sys_bytes"]), stats["meta_sys"])
+        self.assertLess(float(samples["statistics_age_seconds"]), 60)
+        self.assertNotIn(f'pid="{plain.pid}"'.encode(),
+                         b"\n".join(l for l in text.splitlines() if b"spanalloc" in l))
+
+
+PROBE = r"""
+import json, sys
+out = {}
+for path in sys.argv[1:]:
+    try:
+        with open(path, "rb") as f:
+            f.read(8)
+        out[path] = "ok"
+    except OSError as e:
+        out[path] = e.errno
+print(json.dumps(out))
+"""
+
+
+class TestAccess(HeapTestCase):
+    def test_unprivileged_reader_answers_like_smaps_and_pagemap(self):
+        root_w = self.heap_workload()
+        own_w = self.heap_workload(NOBODY)
+        nodump_w = self.heap_workload(NOBODY)
+        for w in (root_w, own_w, nodump_w):
+            w.do(f"alloc 100 {SIZE}")
+            w.stats()
+        nodump_w.do("nodump")
+        names = ("reserved", "resident", "allocator", "heap_alloc", "memstats", "classes", "spans",
+                 "reconcile")
+        for w, expected in ((root_w, errno.EACCES), (own_w, "ok"), (nodump_w, errno.EACCES)):
+            paths = [f"{MNT}/{w.pid}/heap/{n}" for n in names]
+            paths += [f"/proc/{w.pid}/smaps", f"/proc/{w.pid}/pagemap"]
+            out = json.loads(subprocess.run([*NOBODY, sys.executable, "-c", PROBE, *paths],
+                                            capture_output=True, text=True, check=True).stdout)
+            self.assertEqual(out[f"/proc/{w.pid}/smaps"], expected)
+            self.assertEqual(out[f"/proc/{w.pid}/pagemap"], expected)
+            for n in names:
+                self.assertEqual(out[f"{MNT}/{w.pid}/heap/{n}"], expected, f"{w.pid} {n}")
+
+
+# A process that maps a memfd named like spanalloc's segment, filled with
+# garbage: bytes, then a valid magic with a bad layout, then a header that
+# stays mid-write (odd seqlock) for ever, then one rewritten while it is read.
+HOSTILE = r"""
+import mmap, os, struct, sys, time
+kind = sys.argv[1]
+size = 1 << 18
+fd = os.memfd_create("spanalloc-stats")
+os.ftruncate(fd, size)
+m = mmap.mmap(fd, size)
+if kind == "garbage":
+    m[:] = os.urandom(size)
+elif kind == "layout":
+    m[0:16] = struct.pack("<QII", 0x5350414e53544154, 1, 12345)
+elif kind == "torn":
+    m[:] = bytes(size)
+    m[0:12] = struct.pack("<QI", 0x5350414e53544154, 1)
+elif kind == "churn":
+    # rewritten all the time, while the daemon reads it
+    import threading
+    def churn():
+        header = struct.pack("<QI", 0x5350414e53544154, 2)
+        while True:
+            m[0:4096] = os.urandom(4096)
+            m[0:12] = header
+    threading.Thread(target=churn, daemon=True).start()
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+class TestHostile(HeapTestCase):
+    def test_garbage_segments_are_invalid_and_harm_nobody(self):
+        good = self.heap_workload()
+        good.do(f"alloc 100 {SIZE}")
+        good.stats()
+        for kind in ("garbage", "layout", "torn", "churn"):
+            p = subprocess.Popen([sys.executable, "-c", HOSTILE, kind], stdout=subprocess.PIPE,
+                                 text=True)
+            self.addCleanup(p.stdout.close)
+            self.addCleanup(p.wait)
+            self.addCleanup(p.kill)
+            self.assertEqual(p.stdout.readline(), "ready\n")
+            self.assertRegex(read(p.pid, "allocator"), r"^invalid: \S.*\n$", kind)
+            for name in ("heap_alloc", "memstats", "spans", "reconcile"):
+                with self.assertRaises(OSError, msg=f"{kind} {name}") as cm:
+                    read(p.pid, name)
+                self.assertEqual(cm.exception.errno, errno.EIO, f"{kind} {name}")
+            self.assertGreater(value(p.pid, "resident"), 0)
+            self.assertRegex(read(good.pid, "allocator"), r"^spanalloc \d+\n$")
+            self.assertGreater(value(good.pid, "heap_alloc"), 0)
+            self.assertIsNone(DAEMON.poll(), "daemon died")
+
+
+if __name__ == "__main__":
+    MEMVIEWFS, WORKLOAD, HEAP_WORKLOAD, LIBSPANALLOC = (os.path.abspath(a) for a in sys.argv[1:5])
+    test_mount.WORKLOAD = WORKLOAD
+    unittest.main(argv=[sys.argv[0], "-v", *sys.argv[5:]])
