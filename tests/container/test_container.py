@@ -20,6 +20,7 @@ ulimits the host's hard limits allow). Containers get no network (pods
 
 Run by meson (suite 'container'): test_container.py SOURCE_ROOT WORKLOAD
 """
+import hashlib
 import json
 import os
 import re
@@ -48,7 +49,7 @@ MNT = "/mnt/memviewfs"           # where the image's entrypoint mounts the tree
 IMAGE = None                     # the image built from the Containerfile (an ID)
 IMAGE_TAG = "localhost/memviewfs:test"
 BASE = "localhost/debian-base:12"
-NODE_EXPORTER = "localhost/memviewfs-node-exporter:test"
+NODE_EXPORTER = None             # set from its Containerfile's hash (see build_node_exporter)
 TAG = f"mvtest-{os.getpid()}"    # container and pod names of this run
 TMP = None
 TIMES = []
@@ -107,7 +108,11 @@ def build_image():
 
 def build_node_exporter():
     """node-exporter from Debian's package, in place of the DaemonSet's
-    quay.io image (no registry here); kept between runs."""
+    quay.io image (no registry here); kept between runs, tagged with its
+    Containerfile's hash so that a changed Containerfile builds anew."""
+    global NODE_EXPORTER
+    with open(os.path.join(CHECKS, "node-exporter.Containerfile"), "rb") as f:
+        NODE_EXPORTER = f"localhost/memviewfs-node-exporter:{hashlib.sha256(f.read()).hexdigest()[:12]}"
     if podman("image", "exists", NODE_EXPORTER, check=False).returncode == 0:
         return
     podman("build", "--from", BASE, "--network", "host", "-t", NODE_EXPORTER,
