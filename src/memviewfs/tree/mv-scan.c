@@ -25,18 +25,12 @@ scan_one(MvScanRow *row, const MvCaller *caller, MvScanFlags flags)
   if (!row->readable)
     return TRUE;
   if (flags & MV_SCAN_SMAPS) {
+    /* smaps for the 2x2; pss, uss, swap... from smaps_rollup, whose Pss and
+     * SwapPss are exact where the per-mapping ones of smaps are each
+     * rounded down to a kB (mv-node-pid.c, render_summary) */
     g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(row->pid, NULL, &error);
-    if (model != NULL) {
-      MvSmapsValues total = { 0 };
-
+    if (model != NULL && mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
       row->resident = model->resident;
-      total.pss = model->total.pss;
-      total.private_clean = model->total.private_clean;
-      total.private_dirty = model->total.private_dirty;
-      total.swap = model->total.swap;
-      total.lazyfree = model->total.lazyfree;
-      total.rss = model->total.rss;
-      mv_pid_rollup_from_values(&total, &row->rollup);
       return TRUE;
     }
   } else if (mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
