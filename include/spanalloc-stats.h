@@ -32,7 +32,7 @@
  *    pread(2) of /proc/<pid>/mem at offset <start> (needs ptrace-read
  *    access). Both work from another mount namespace (a container) since
  *    they use only /proc. Time is bounded: nothing but /proc text and a
- *    verified memfd is read, and the seqlock retries are bounded (5).
+ *    verified memfd is read, and the seqlock retries are bounded (step 5).
  * 4. Validation, in this order: magic == SA_STATS_MAGIC, version ==
  *    SA_STATS_VERSION (else EPROTO); header_size == sizeof(struct
  *    sa_stats_header), total_size == sizeof(struct sa_stats_segment),
