@@ -99,11 +99,16 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
 {
   MvStatus status;
   MvPidRollup rollup;
+  int pin = mv_pid_pin(ctx->pid); /* one process throughout (mv-pid-load.h) */
   g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, &status, error);
   const MvResident2x2 *r;
   const MvMappingRow *t;
 
-  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error))
+  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+    mv_pid_unpin(pin, ctx->pid, NULL);
+    return FALSE;
+  }
+  if (!mv_pid_unpin(pin, ctx->pid, error))
     return FALSE;
   r = &model->resident;
   t = &model->total;
@@ -147,10 +152,15 @@ append_mapping_row(GString *out, const MvMappingRow *row, gboolean kernel_escape
 static gboolean
 render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
+  int pin = mv_pid_pin(ctx->pid); /* one process throughout (mv-pid-load.h) */
   g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, NULL, error);
   MvPidRollup rollup;
 
-  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error))
+  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+    mv_pid_unpin(pin, ctx->pid, NULL);
+    return FALSE;
+  }
+  if (!mv_pid_unpin(pin, ctx->pid, error))
     return FALSE;
   model->total.pss = rollup.pss;
 #define MV_MAPPING_X(member, header) g_string_append_printf(out, "%14s ", header);

@@ -18,12 +18,15 @@ static gboolean
 scan_one(MvScanRow *row, const MvCaller *caller, MvScanFlags flags)
 {
   g_autoptr(GError) error = NULL;
+  int pin = mv_pid_pin(row->pid); /* one process's values per row (mv-pid-load.h) */
 
-  if (!mv_pid_load_status(row->pid, &row->status, NULL))
+  if (!mv_pid_load_status(row->pid, &row->status, NULL)) {
+    mv_pid_unpin(pin, row->pid, NULL);
     return FALSE;
+  }
   row->readable = mv_caller_may_read_mm(caller, row->pid, &row->status, NULL);
   if (!row->readable)
-    return TRUE;
+    return mv_pid_unpin(pin, row->pid, NULL);
   if (flags & MV_SCAN_SMAPS) {
     /* smaps for the 2x2; pss, uss, swap... from smaps_rollup, whose Pss and
      * SwapPss are exact where the per-mapping ones of smaps are each
@@ -31,11 +34,13 @@ scan_one(MvScanRow *row, const MvCaller *caller, MvScanFlags flags)
     g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(row->pid, NULL, &error);
     if (model != NULL && mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
       row->resident = model->resident;
-      return TRUE;
+      return mv_pid_unpin(pin, row->pid, NULL);
     }
   } else if (mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
-    return TRUE;
+    return mv_pid_unpin(pin, row->pid, NULL);
   }
+  if (!mv_pid_unpin(pin, row->pid, NULL))
+    return FALSE; /* exited between the reads */
   if (mv_error_errno(error) == ENOENT)
     return FALSE; /* exited between the reads */
   row->readable = FALSE; /* the kernel refused even the daemon (an LSM) */
