@@ -34,7 +34,7 @@ def setUpModule():
 def tearDownModule():
     code = tm.stop_daemon(DAEMON, MNT)
     os.rmdir(MNT)
-    assert code == 0, f"daemon exited {code}"
+    assert code == 0, f"daemon exited {code}: {DAEMON.stderr.read()}"
 
 
 def read(path):
