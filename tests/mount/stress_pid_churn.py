@@ -115,7 +115,9 @@ def main():
         rss_bound = None if sys.argv[4] == "none" else int(sys.argv[4]) * MiB
     mnt = tempfile.mkdtemp(prefix="memviewfs-churn-")
     os.chmod(mnt, 0o755)
-    daemon = subprocess.Popen([memviewfs, "-f", "-o", "allow_other", mnt],
+    # up to 64 FUSE worker threads: as many as the readers can keep busy,
+    # each of which would get a glibc arena of its own
+    daemon = subprocess.Popen([memviewfs, "-f", "-o", "allow_other,max_threads=64", mnt],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(500):
