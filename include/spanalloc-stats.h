@@ -16,14 +16,23 @@
  *    MAP_SHARED read/write, closes the fd and keeps the mapping for the life
  *    of the process. A fork child drops the inherited mapping and creates its
  *    own segment at its own first publication.
- * 2. The reader scans /proc/<pid>/maps for a line whose path is
- *    "/memfd:spanalloc-stats" (the kernel appends " (deleted)"), and takes
- *    its "<start>-<end>" hex address range (end - start >= total_size).
- * 3. The reader reads the bytes either by opening
- *    /proc/<pid>/map_files/<start>-<end> (the memfd itself; needs
- *    CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE) or by pread(2) of
- *    /proc/<pid>/mem at offset <start> (needs ptrace-read access). Both work
- *    from another mount namespace (a container) since they use only /proc.
+ * 2. The reader scans /proc/<pid>/maps for a line whose path is exactly
+ *    "/memfd:spanalloc-stats" (the kernel appends " (deleted)"; a path that
+ *    merely ends so, e.g. "/dev/shm/memfd:spanalloc-stats", is not it),
+ *    mapped "rw-s" from offset 0, and takes its "<start>-<end>" hex address
+ *    range (end - start >= total_size), device and inode.
+ * 3. Before reading a byte, the reader makes sure the mapping is a memfd: its
+ *    device (maps) must be the one every memfd lives on (the reader's own
+ *    memfd_create() probe tells it), else EINVAL. A hostile process could
+ *    otherwise map, under that name, a file whose read never returns (a FUSE
+ *    file) and hang the reader. The reader then reads the bytes either by
+ *    opening /proc/<pid>/map_files/<start>-<end> (the memfd itself; needs
+ *    CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE; the opened file is checked
+ *    again: tmpfs or hugetlbfs by fstatfs, same device and inode) or by
+ *    pread(2) of /proc/<pid>/mem at offset <start> (needs ptrace-read
+ *    access). Both work from another mount namespace (a container) since
+ *    they use only /proc. Time is bounded: nothing but /proc text and a
+ *    verified memfd is read, and the seqlock retries are bounded (step 5).
  * 4. Validation, in this order: magic == SA_STATS_MAGIC, version in
  *    SA_STATS_VERSION_MIN..SA_STATS_VERSION (else EPROTO); for the version
  *    read: header_size and total_size are that version's sizes,
@@ -34,7 +43,10 @@
  *    narenas <= max_arenas, npages <= max_pages, every listed arena inside
  *    the page-state map it claims (else EINVAL). No pointer is ever stored in
  *    the segment: only offsets. A version 1 segment is converted to this
- *    layout (new fields 0, no arena table).
+ *    layout (new fields 0, no arena table). The header's pid must be the
+ *    process's own pid in its own pid namespace (the last NSpid of
+ *    /proc/<pid>/status), else EINVAL: a copy of another process's segment is
+ *    not this process's statistics.
  * 5. Seqlock: the writer increments `seq` to an odd value, writes, then
  *    increments it to the next even value. The reader copies the segment,
  *    then re-reads `seq`; an odd value or a change means a torn copy: retry
@@ -300,8 +312,10 @@ struct sa_stats_segment_copy {
  * Reads the statistics segment of process `pid` (see the protocol above).
  * Returns 0, or an errno: ENOENT (no segment: not a spanalloc process, or
  * nothing published yet, or no such process), EACCES/EPERM (no access),
- * EINVAL (bad sizes/offsets/bounds), EPROTO (bad magic/version), EAGAIN
- * (never got a consistent copy). Never allocates with malloc.
+ * EINVAL (bad sizes/offsets/bounds; a mapping of that name that is not a
+ * memfd; a segment naming another pid), EPROTO (bad magic/version), EAGAIN
+ * (never got a consistent copy). Never allocates with malloc; returns in
+ * bounded time whatever the target process does.
  */
 int sa_stats_read_pid(pid_t pid, struct sa_stats_segment_copy *out);
 /* Validates a segment image of `len` bytes, of either version: 0, EINVAL,

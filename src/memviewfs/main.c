@@ -6,17 +6,29 @@
  * SIGTERM and SIGHUP unmount and exit 0. A SOURCE before the mountpoint is
  * accepted and ignored, so mount.fuse3 (fstab, `mount -t fuse.memviewfs
  * memviewfs /mnt/memviewfs`) can start us. */
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 
 #include "demo/mv-demo.h"
 #include "mv-fuse.h"
 #include "mv-version.h"
+#include "proc/mv-proc.h"
 #include <fuse_lowlevel.h>
+
+/* glibc gives every thread that allocates its own arena (up to 8 per CPU),
+ * each keeping up to 64 MiB of freed memory: under many concurrent readers
+ * (FUSE worker threads plus the scan's threads) the daemon's RSS grew to
+ * ~166 MB and stayed. Two arenas bound it; the threads mostly wait on the
+ * kernel (smaps walks), not on malloc. Measured by tests/stress/pid-churn. */
+#define MV_MALLOC_ARENAS 2
 
 typedef struct {
   GPtrArray *positional; /* the non-option arguments, in order */
@@ -60,6 +72,53 @@ print_usage(const char *argv0)
          argv0);
 }
 
+typedef struct {
+  const char *mountpoint; /* canonical path */
+  gboolean is_memviewfs;  /* the topmost mount there is memviewfs's */
+} MountpointCheck;
+
+static gboolean
+check_mountinfo_entry(const MvMountinfoEntry *entry, gpointer user_data)
+{
+  MountpointCheck *check = user_data;
+  char path[PATH_MAX];
+
+  if (mv_mountinfo_unescape(entry->mount_point, entry->mount_point_len, path, sizeof path) &&
+      strcmp(path, check->mountpoint) == 0)
+    /* later lines are mounted on top of earlier ones: the last one wins */
+    check->is_memviewfs = entry->fstype_len == strlen("fuse.memviewfs") &&
+                          memcmp(entry->fstype, "fuse.memviewfs", entry->fstype_len) == 0;
+  return TRUE;
+}
+
+/* A mountpoint must be a directory (libfuse would mount the tree over a
+ * regular file) and must not hold a memviewfs mount already: a second
+ * daemon would stack its mount on the first one's, and the first one's
+ * exit would then unmount the second's and leave its own stale. */
+static gboolean
+check_mountpoint(const char *mountpoint, GError **error)
+{
+  g_autoptr(GString) mountinfo = g_string_new(NULL);
+  char real[PATH_MAX];
+  MountpointCheck check = { real, FALSE };
+  struct stat st;
+
+  if (stat(mountpoint, &st) != 0)
+    return mv_set_errno(error, errno, "mountpoint %s: %s", mountpoint, g_strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return mv_set_errno(error, ENOTDIR, "mountpoint %s is not a directory", mountpoint);
+  if (realpath(mountpoint, real) == NULL)
+    return mv_set_errno(error, errno, "mountpoint %s: %s", mountpoint, g_strerror(errno));
+  if (!mv_read_file("/proc/self/mountinfo", mountinfo, error) ||
+      !mv_mountinfo_parse(mountinfo->str, mountinfo->len, check_mountinfo_entry, &check, error))
+    return FALSE;
+  if (check.is_memviewfs)
+    return mv_set_errno(error, EBUSY,
+                        "%s already holds a memviewfs mount (unmount it first: "
+                        "fusermount3 -u %s)", mountpoint, mountpoint);
+  return TRUE;
+}
+
 static void
 print_banner(const char *mountpoint)
 {
@@ -80,8 +139,11 @@ main(int argc, char *argv[])
   struct fuse_cmdline_opts opts = { 0 };
   struct fuse_loop_config *loop_config = NULL;
   MvOptions options = { g_ptr_array_new_with_free_func(g_free) };
+  g_autoptr(GError) error = NULL;
   struct fuse *fuse;
   int ret = 1;
+
+  mallopt(M_ARENA_MAX, MV_MALLOC_ARENAS);
 
   if (fuse_opt_parse(&args, &options, mv_opts, collect_positional) != 0)
     goto out_args;
@@ -118,6 +180,10 @@ main(int argc, char *argv[])
   }
   if (opts.mountpoint == NULL) {
     fprintf(stderr, "%s: no mountpoint given (see --help)\n", argv[0]);
+    goto out_opts;
+  }
+  if (!check_mountpoint(opts.mountpoint, &error)) {
+    fprintf(stderr, "%s: %s\n", argv[0], error->message);
     goto out_opts;
   }
 

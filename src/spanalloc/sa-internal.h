@@ -320,4 +320,20 @@ SA_HIDDEN void *sa_realloc_impl(void *p, size_t size);
 SA_HIDDEN void *sa_memalign_impl(size_t align, size_t size);
 SA_HIDDEN size_t sa_usable_size_impl(const void *p);
 
+/* ---------- the stats reader's parsers (sa-reader.c; fuzzed) ---------- */
+
+/* A /proc/<pid>/maps line that names the statistics segment. */
+struct sa_maps_segment {
+	uint64_t start, stop;         /* address range, stop exclusive */
+	uint64_t dev_major, dev_minor; /* the mapped file's device */
+	uint64_t inode;
+};
+/* Parses the maps line [l, end) (no newline): true when it is exactly the
+ * writer's mapping ("rw-s", offset 0, path "/memfd:spanalloc-stats" and
+ * " (deleted)" or nothing after it). */
+SA_HIDDEN bool sa_maps_line_parse(const char *l, const char *end, struct sa_maps_segment *out);
+/* The last pid of the NSpid line of a /proc/<pid>/status text: 0, ENOENT
+ * (no NSpid line), EINVAL (malformed). */
+SA_HIDDEN int sa_status_nspid(const char *text, size_t len, uint64_t *out);
+
 #endif

@@ -7,8 +7,13 @@
 #include "sa-internal.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* Version 1's layout (frozen): header, then the v1 ladder fields and the
@@ -176,20 +181,159 @@ static bool sa_parse_range(const char *l, const char *end, uint64_t *start, uint
 	return true;
 }
 
-static bool sa_line_is_segment(const char *l, const char *end)
+static const char *sa_skip_blanks(const char *l, const char *end)
 {
-	static const char name[] = "/memfd:" SA_STATS_MEMFD_NAME;
-	size_t nl = sizeof(name) - 1;
-	for (const char *p = l; p + nl <= end; p++)
-		if (memcmp(p, name, nl) == 0) {
-			const char *after = p + nl;
-			return after == end || *after == ' ' || *after == '\n';
-		}
-	return false;
+	while (l < end && *l == ' ')
+		l++;
+	return l;
 }
 
-/* Finds the segment's address range in /proc/<pid>/maps. */
-static int sa_find_segment(pid_t pid, uint64_t *start, uint64_t *stop)
+/* Reads one field of hex (@base 16) or decimal digits, then one ' ' or ':'
+ * (@sep) unless @sep is 0. */
+static const char *sa_scan_number(const char *l, const char *end, int base, char sep,
+				  uint64_t *out)
+{
+	uint64_t v = 0;
+	int digits = 0;
+	for (; l < end; l++) {
+		int d = sa_hexval(*l);
+		if (d < 0 || d >= base)
+			break;
+		if (++digits > 16 || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+			return NULL;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	if (!digits)
+		return NULL;
+	if (sep) {
+		if (l >= end || *l != sep)
+			return NULL;
+		l++;
+	}
+	*out = v;
+	return l;
+}
+
+SA_HIDDEN bool sa_maps_line_parse(const char *l, const char *end, struct sa_maps_segment *out)
+{
+	static const char name[] = "/memfd:" SA_STATS_MEMFD_NAME;
+	static const char deleted[] = " (deleted)";
+	const size_t nl = sizeof(name) - 1, dl = sizeof(deleted) - 1;
+	uint64_t offset, major, minor, inode;
+
+	if (!sa_parse_range(l, end, &out->start, &out->stop))
+		return false;
+	l = memchr(l, ' ', (size_t)(end - l));
+	/* the writer maps it MAP_SHARED, read and write, from offset 0 */
+	if (!l || end - l < 6 || memcmp(l, " rw", 3) != 0 || l[4] != 's' || l[5] != ' ')
+		return false;
+	l += 6;
+	if (!(l = sa_scan_number(l, end, 16, ' ', &offset)) || offset != 0 ||
+	    !(l = sa_scan_number(l, end, 16, ':', &major)) ||
+	    !(l = sa_scan_number(l, end, 16, ' ', &minor)) ||
+	    !(l = sa_scan_number(l, end, 10, 0, &inode)))
+		return false;
+	if (l >= end || *l != ' ')
+		return false;
+	l = sa_skip_blanks(l, end);
+	/* exactly the memfd's name: not a path that merely contains it */
+	size_t left = (size_t)(end - l);
+	if (left < nl || memcmp(l, name, nl) != 0)
+		return false;
+	l += nl;
+	left -= nl;
+	if (!(left == 0 || (left == dl && memcmp(l, deleted, dl) == 0)))
+		return false;
+	out->dev_major = major;
+	out->dev_minor = minor;
+	out->inode = inode;
+	return true;
+}
+
+/* The device every memfd lives on (the kernel's internal tmpfs mount,
+ * shared by all memfds without MFD_HUGETLB, which the writer does not use):
+ * a mapping named like the segment on any other device is an impostor. */
+static int sa_memfd_device(dev_t *out)
+{
+	static dev_t cached;
+	static int have; /* 0 unknown, 1 cached */
+	if (__atomic_load_n(&have, __ATOMIC_ACQUIRE)) {
+		*out = cached;
+		return 0;
+	}
+	int fd = (int)syscall(SYS_memfd_create, "spanalloc-probe", 1u /* MFD_CLOEXEC */);
+	if (fd < 0)
+		return errno;
+	struct stat st;
+	int e = fstat(fd, &st) == 0 ? 0 : errno;
+	close(fd);
+	if (e)
+		return e;
+	cached = st.st_dev;
+	__atomic_store_n(&have, 1, __ATOMIC_RELEASE);
+	*out = st.st_dev;
+	return 0;
+}
+
+SA_HIDDEN int sa_status_nspid(const char *text, size_t len, uint64_t *out)
+{
+	static const char key[] = "\nNSpid:";
+	const size_t kl = sizeof(key) - 1;
+	const char *end = text + len;
+	for (const char *p = text; p + kl <= end; p++) {
+		if (memcmp(p, key, kl) != 0)
+			continue;
+		const char *l = p + kl;
+		const char *eol = memchr(l, '\n', (size_t)(end - l));
+		if (!eol)
+			return EINVAL; /* cut off */
+		int found = 0;
+		for (;;) {
+			while (l < eol && (*l == ' ' || *l == '\t'))
+				l++;
+			if (l == eol)
+				break;
+			if (!(l = sa_scan_number(l, eol, 10, 0, out)))
+				return EINVAL;
+			found = 1; /* the last one: the pid in the process's own namespace */
+		}
+		return found ? 0 : EINVAL;
+	}
+	return ENOENT;
+}
+
+/* The pid of @pid in its own pid namespace (what its getpid() returned when
+ * it wrote the segment): the last NSpid of its status, or @pid itself on a
+ * kernel without NSpid. */
+static int sa_own_namespace_pid(pid_t pid, uint64_t *out)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	size_t have = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		if (have == sizeof(buf) - 1)
+			break;
+	}
+	close(fd);
+	int e = sa_status_nspid(buf, have, out);
+	if (e == ENOENT) {
+		*out = (uint64_t)pid;
+		return 0;
+	}
+	return e;
+}
+
+/* Finds the segment's mapping in /proc/<pid>/maps. */
+static int sa_find_segment(pid_t pid, struct sa_maps_segment *seg)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
@@ -213,8 +357,7 @@ static int sa_find_segment(pid_t pid, uint64_t *start, uint64_t *stop)
 			char *nl = memchr(buf + pos, '\n', have - pos);
 			if (!nl)
 				break;
-			if (found == ENOENT && sa_line_is_segment(buf + pos, nl) &&
-			    sa_parse_range(buf + pos, nl, start, stop))
+			if (found == ENOENT && sa_maps_line_parse(buf + pos, nl, seg))
 				found = 0;
 			pos = (size_t)(nl - buf) + 1;
 		}
@@ -246,33 +389,79 @@ static int sa_pread_full(int fd, void *dst, size_t len, off_t off)
 	return 0;
 }
 
+/* Opens the segment's bytes, having made sure they are a memfd's: reading
+ * anything else could block forever (a FUSE file whose read never answers,
+ * mapped under the segment's name by a hostile process). Returns the fd and
+ * the offset of the segment in it. */
+static int sa_open_segment(pid_t pid, const struct sa_maps_segment *seg, int *fd_out,
+			   off_t *base_out)
+{
+	dev_t memfd_dev;
+	int e = sa_memfd_device(&memfd_dev);
+	if (e)
+		return e;
+	/* the kernel's own record of the mapping: a memfd's device */
+	if (seg->dev_major != major(memfd_dev) || seg->dev_minor != minor(memfd_dev))
+		return EINVAL;
+
+	/* map_files gives the memfd itself (offset 0), needs CAP_SYS_ADMIN or
+	 * CAP_CHECKPOINT_RESTORE; the file opened is checked again (fstatfs,
+	 * device and inode), so a mapping replaced since maps was read is
+	 * refused, not read. */
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)seg->start, (unsigned long long)seg->stop);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		struct statfs sfs;
+		struct stat st;
+		if (fstatfs(fd, &sfs) != 0 || fstat(fd, &st) != 0 ||
+		    (sfs.f_type != TMPFS_MAGIC && sfs.f_type != HUGETLBFS_MAGIC) ||
+		    st.st_dev != memfd_dev || st.st_ino != (ino_t)seg->inode ||
+		    !S_ISREG(st.st_mode)) {
+			close(fd);
+			return EINVAL;
+		}
+		*fd_out = fd;
+		*base_out = 0;
+		return 0;
+	}
+	/* /proc/<pid>/mem at the address (needs ptrace-read access to pid). The
+	 * maps line said memfd; a process that swaps the mapping for another
+	 * file between that read and this one can stall only a reader it could
+	 * already ptrace (same user), never root's map_files path above. */
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	*fd_out = fd;
+	*base_out = (off_t)seg->start;
+	return 0;
+}
+
 SA_EXPORT int sa_stats_read_pid(pid_t pid, struct sa_stats_segment_copy *out)
 {
 	if (pid <= 0 || !out)
 		return EINVAL;
-	uint64_t start, stop;
-	int e = sa_find_segment(pid, &start, &stop);
+	struct sa_maps_segment seg;
+	int e = sa_find_segment(pid, &seg);
 	if (e)
 		return e;
-	if (stop - start < SA_STATS_V1_HEADER_SIZE)
+	if (seg.stop - seg.start < SA_STATS_V1_HEADER_SIZE)
 		return EINVAL;
 	size_t len = sizeof(out->seg);
-	if (stop - start < len)
-		len = (size_t)(stop - start);
+	if (seg.stop - seg.start < len)
+		len = (size_t)(seg.stop - seg.start);
+	uint64_t own_pid;
+	e = sa_own_namespace_pid(pid, &own_pid);
+	if (e)
+		return e;
 
-	/* map_files gives the memfd itself (offset 0); /proc/<pid>/mem the address. */
-	char path[96];
+	int fd = -1;
 	off_t base = 0;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)start, (unsigned long long)stop);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return errno;
-		base = (off_t)start;
-	}
+	e = sa_open_segment(pid, &seg, &fd, &base);
+	if (e)
+		return e;
 	int err = EAGAIN;
 	for (int attempt = 0; attempt < SA_STATS_READ_RETRIES; attempt++) {
 		memset(out, 0, sizeof(*out));
@@ -306,6 +495,11 @@ SA_EXPORT int sa_stats_read_pid(pid_t pid, struct sa_stats_segment_copy *out)
 			break;
 		}
 		if (seq2 == out->seg.hdr.seq) {
+			/* another process's segment (a copy or a forgery) is not pid's */
+			if (out->seg.hdr.pid != own_pid) {
+				err = EINVAL;
+				break;
+			}
 			out->source_version = out->seg.hdr.version;
 			if (out->source_version == 1) {
 				sa_upgrade_v1(&out->seg);

@@ -13,6 +13,12 @@
  *   fork K          fork K children that keep the parent's memory and wait;
  *                   answers "ok <pid> <pid>..." (children exit with us)
  *   nodump          prctl(PR_SET_DUMPABLE, 0)
+ *   pages K         K separate one-page MAP_PRIVATE|MAP_ANONYMOUS mappings,
+ *                   touched (a page-sized hole between each two: they never
+ *                   merge); after "fork" every page is shared copy-on-write
+ *   pageout         MADV_PAGEOUT the last anon region (to swap, if any)
+ *   hugetlb N       mmap N bytes MAP_HUGETLB|MAP_ANONYMOUS and touch it
+ *   comm [HEX]      prctl(PR_SET_NAME) to the bytes HEX encodes (none: "")
  *   region          answers "ok <start> <end>" of the last anon region (hex)
  *   exit            exits 0
  *
@@ -158,6 +164,39 @@ run(FILE *in, FILE *out)
       fprintf(out, "%s\n", reply);
     } else if (strcmp(cmd, "nodump") == 0) {
       prctl(PR_SET_DUMPABLE, 0);
+      fprintf(out, "ok\n");
+    } else if (strcmp(cmd, "pages") == 0 && sscanf(line, "%*s %llu", &n) == 1) {
+      char *p = mmap(NULL, 2 * n * (size_t) page_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) { fprintf(out, "error mmap %s\n", strerror(errno)); continue; }
+      for (unsigned long long i = 0; i < n; i++) {
+        p[2 * i * (size_t) page_size] = 1;
+        munmap(p + (2 * i + 1) * (size_t) page_size, (size_t) page_size);
+      }
+      fprintf(out, "ok\n");
+    } else if (strcmp(cmd, "pageout") == 0) {
+      if (madvise(last_anon, last_anon_len, MADV_PAGEOUT) != 0)
+        fprintf(out, "error madvise %s\n", strerror(errno));
+      else
+        fprintf(out, "ok\n");
+    } else if (strcmp(cmd, "hugetlb") == 0 && sscanf(line, "%*s %llu", &n) == 1) {
+      char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+                     -1, 0);
+      if (p == MAP_FAILED) { fprintf(out, "error mmap %s\n", strerror(errno)); continue; }
+      for (size_t i = 0; i < n; i += (size_t) page_size)
+        p[i] = 1;
+      fprintf(out, "ok\n");
+    } else if (strcmp(cmd, "comm") == 0) {
+      char hex[64] = "", name[32] = "";
+      size_t len = 0;
+      sscanf(line, "%*s %63s", hex);
+      for (const char *h = hex; h[0] && h[1] && len < sizeof name - 1; h += 2) {
+        unsigned int byte;
+        sscanf(h, "%2x", &byte);
+        name[len++] = (char) byte;
+      }
+      name[len] = '\0';
+      prctl(PR_SET_NAME, name);
       fprintf(out, "ok\n");
     } else if (strcmp(cmd, "region") == 0) {
       fprintf(out, "ok %lx %lx\n", (unsigned long) last_anon,

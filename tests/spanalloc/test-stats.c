@@ -12,10 +12,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <spanalloc.h>
+#include "sa-internal.h" /* sa_maps_line_parse, sa_status_nspid */
 #include "sa-test-util.h"
 
 #define MiB ((size_t)1 << 20)
@@ -271,8 +275,11 @@ static void test_segment_corrupt(void **state)
 static struct sa_stats_segment_copy hostile_copy;
 
 /* A process whose "spanalloc-stats" memfd holds garbage (hostile or
- * corrupted): the reader must refuse it with an errno, never crash. */
-static void hostile_child_check(const void *content, size_t len, size_t map_len, int want)
+ * corrupted): the reader must refuse it with an errno, never crash. With
+ * @own_pid the child writes its own pid into the copied header (a faithful
+ * segment of its own); without, the header names the parent. */
+static void hostile_child_check_pid(const void *content, size_t len, size_t map_len, int own_pid,
+				    int want)
 {
 	int up[2], down[2];
 	assert_int_equal(pipe(up), 0);
@@ -288,6 +295,8 @@ static void hostile_child_check(const void *content, size_t len, size_t map_len,
 		if (m == MAP_FAILED)
 			_exit(3);
 		memcpy(m, content, len < map_len ? len : map_len);
+		if (own_pid && map_len >= sizeof(struct sa_stats_header))
+			((struct sa_stats_header *)m)->pid = (uint32_t)getpid();
 		char c = 'r';
 		if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1)
 			_exit(4);
@@ -295,15 +304,22 @@ static void hostile_child_check(const void *content, size_t len, size_t map_len,
 	}
 	char c;
 	assert_int_equal(read(up[0], &c, 1), 1);
-	assert_int_equal(sa_stats_read_pid(pid, &hostile_copy), want);
+	int got = sa_stats_read_pid(pid, &hostile_copy);
+	/* release the child before any assertion: a failure must not leave it */
 	assert_int_equal(write(down[1], "x", 1), 1);
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(got, want);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	close(up[0]);
 	close(up[1]);
 	close(down[0]);
 	close(down[1]);
+}
+
+static void hostile_child_check(const void *content, size_t len, size_t map_len, int want)
+{
+	hostile_child_check_pid(content, len, map_len, 1, want);
 }
 
 static void test_segment_hostile_process(void **state)
@@ -315,6 +331,9 @@ static void test_segment_hostile_process(void **state)
 	assert_int_equal(sa_stats_read_pid(getpid(), &good), 0);
 	/* a faithful copy in another process is accepted */
 	hostile_child_check(&good.seg, sizeof(good.seg), sizeof(good.seg), 0);
+	/* a copy of another process's segment (here the parent's) is not the
+	 * child's statistics */
+	hostile_child_check_pid(&good.seg, sizeof(good.seg), sizeof(good.seg), 0, EINVAL);
 	/* garbage */
 	static unsigned char junk[8192];
 	for (size_t i = 0; i < sizeof(junk); i++)
@@ -451,6 +470,101 @@ static void test_arena_table(void **state)
 	sa_free(small);
 }
 
+/* The segment is found by its exact name: a file elsewhere whose path ends
+ * in the memfd's name (here on /dev/shm, tmpfs like a memfd) is not it,
+ * even holding a faithful segment. */
+static void test_segment_name_exact(void **state)
+{
+	(void)state;
+	struct sa_stats s;
+	assert_int_equal(sa_stats(&s), 0);
+	static struct sa_stats_segment_copy good;
+	assert_int_equal(sa_stats_read_pid(getpid(), &good), 0);
+	char path[128];
+	snprintf(path, sizeof(path), "/dev/shm/sa-test-%d", (int)getpid());
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "/dev/shm/sa-test-%d/memfd:" SA_STATS_MEMFD_NAME,
+		 (int)getpid());
+	int up[2], down[2];
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDWR | O_CREAT, 0600);
+		if (fd < 0 || ftruncate(fd, sizeof(good.seg)) != 0)
+			_exit(2);
+		struct sa_stats_segment *m = mmap(NULL, sizeof(good.seg), PROT_READ | PROT_WRITE,
+						  MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			_exit(3);
+		memcpy(m, &good.seg, sizeof(good.seg));
+		m->hdr.pid = (uint32_t)getpid();
+		char c = 'r';
+		if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1)
+			_exit(4);
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(up[0], &c, 1), 1);
+	static struct sa_stats_segment_copy copy;
+	int got = sa_stats_read_pid(pid, &copy);
+	assert_int_equal(write(down[1], "x", 1), 1);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(got, ENOENT);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+}
+
+static void test_maps_line_parse(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *line;
+		bool ok;
+	} cases[] = {
+		{ "7f0000000000-7f0000100000 rw-s 00000000 00:01 1234                       "
+		  "/memfd:spanalloc-stats (deleted)", true },
+		{ "7f0000000000-7f0000100000 rw-s 00000000 00:01 1234 /memfd:spanalloc-stats", true },
+		{ "7f0000000000-7f0000100000 rw-s 00000000 00:01 1234 "
+		  "/dev/shm/memfd:spanalloc-stats", false },
+		{ "7f0000000000-7f0000100000 rw-s 00000000 00:01 1234 "
+		  "/memfd:spanalloc-stats-x (deleted)", false },
+		{ "7f0000000000-7f0000100000 rw-s 00000000 00:01 1234 "
+		  "/memfd:spanalloc-stats (deleted) (deleted)", false },
+		{ "7f0000000000-7f0000100000 r--s 00000000 00:01 1234 /memfd:spanalloc-stats", false },
+		{ "7f0000000000-7f0000100000 rw-p 00000000 00:01 1234 /memfd:spanalloc-stats", false },
+		{ "7f0000000000-7f0000100000 rw-s 00001000 00:01 1234 /memfd:spanalloc-stats", false },
+		{ "7f0000100000-7f0000000000 rw-s 00000000 00:01 1234 /memfd:spanalloc-stats", false },
+		{ "7f0000000000-7f0000100000 rw-s 00000000 00:01", false },
+		{ "", false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sa_maps_segment seg;
+		const char *l = cases[i].line;
+		bool ok = sa_maps_line_parse(l, l + strlen(l), &seg);
+		if (ok != cases[i].ok)
+			fail_msg("%s: %d", l, ok);
+		if (ok)
+			assert_true(seg.start == 0x7f0000000000ull && seg.stop == 0x7f0000100000ull &&
+				    seg.dev_major == 0 && seg.dev_minor == 1 && seg.inode == 1234);
+	}
+	uint64_t nspid = 0;
+	static const char status[] = "Name:\tx\nNSpid:\t4242\t17\nNSsid:\t1\n";
+	assert_int_equal(sa_status_nspid(status, strlen(status), &nspid), 0);
+	assert_int_equal(nspid, 17);
+	assert_int_equal(sa_status_nspid("Name:\tx\n", 8, &nspid), ENOENT);
+	assert_int_equal(sa_status_nspid("x\nNSpid:\t12", 12, &nspid), EINVAL);
+	assert_int_equal(sa_status_nspid("x\nNSpid:\tab\n", 13, &nspid), EINVAL);
+}
+
 static void test_span_table(void **state)
 {
 	(void)state;
@@ -568,6 +682,8 @@ int main(void)
 		cmocka_unit_test(test_segment_hostile_process),
 		cmocka_unit_test(test_segment_version1),
 		cmocka_unit_test(test_arena_table),
+		cmocka_unit_test(test_segment_name_exact),
+		cmocka_unit_test(test_maps_line_parse),
 		cmocka_unit_test(test_span_table),
 		cmocka_unit_test(test_printers),
 	};

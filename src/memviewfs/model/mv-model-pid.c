@@ -165,5 +165,6 @@ mv_pid_rollup_from_values(const MvSmapsValues *v, MvPidRollup *out)
   out->pss = v->pss;
   out->uss = v->private_clean + v->private_dirty;
   out->swap = v->swap;
+  out->swap_pss = v->swap_pss;
   out->retained_freed = v->lazyfree;
 }

@@ -93,6 +93,8 @@ typedef struct {
   guint64 pss;            /* Pss */
   guint64 uss;            /* Private_Clean + Private_Dirty (smem's USS) */
   guint64 swap;           /* Swap */
+  guint64 swap_pss;       /* SwapPss: swapped-out pages / their sharers (after fork a
+                           * swapped page is shared until written) */
   guint64 retained_freed; /* LazyFree: MADV_FREE'd, still resident */
 } MvPidRollup;
 

@@ -126,7 +126,8 @@ gboolean mv_smaps_rollup_parse(const char *text, gsize len, MvSmapsValues *out, 
   X(vm_exe, "VmExe")           \
   X(vm_lib, "VmLib")           \
   X(vm_pte, "VmPTE")           \
-  X(vm_swap, "VmSwap")
+  X(vm_swap, "VmSwap")           \
+  X(hugetlb_pages, "HugetlbPages") /* hugetlbfs pages mapped; in no other field */
 
 typedef struct {
   char name[64];       /* comm, unescaped from status' "\\n"/"\\\\" escapes */

@@ -19,6 +19,10 @@
   X("pss_bytes", rollup.pss, TRUE, "Proportional set size: resident pages / sharers.")       \
   X("uss_bytes", rollup.uss, TRUE, "Unique set size: Private_Clean + Private_Dirty.")        \
   X("swap_bytes", rollup.swap, TRUE, "Swapped out.")                                         \
+  X("swap_pss_bytes", rollup.swap_pss, TRUE,                                                 \
+    "Swapped out, divided among the sharers (SwapPss); summed: the swap in use.")            \
+  X("hugetlb_bytes", status.hugetlb_pages, FALSE,                                            \
+    "Hugetlbfs pages mapped (status HugetlbPages), in no other gauge.")                      \
   X("retained_freed_bytes", rollup.retained_freed, TRUE,                                     \
     "Freed with MADV_FREE, still resident until memory pressure (LazyFree).")                \
   X("anon_private_bytes", resident.anon_private, TRUE,                                       \
@@ -50,10 +54,17 @@ append_header(GString *out, const char *family, const char *help)
   g_string_append_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", family, help, family);
 }
 
+/* The one place label values are written: the exposition format wants
+ * UTF-8 with backslash, double quote and newline escaped. A comm is bytes
+ * (any user can set "\xff" with prctl(PR_SET_NAME), and the kernel cuts a
+ * multi-byte name at 15 bytes): invalid sequences become U+FFFD, so one
+ * process's name cannot make the whole file unparsable. */
 void
 mv_metrics_append_label_value(GString *out, const char *value)
 {
-  for (const char *p = value; *p != '\0'; p++) {
+  g_autofree char *valid = g_utf8_make_valid(value, -1);
+
+  for (const char *p = valid; *p != '\0'; p++) {
     if (*p == '\\' || *p == '"')
       g_string_append_c(out, '\\');
     if (*p == '\n')

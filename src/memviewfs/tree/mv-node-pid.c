@@ -17,17 +17,30 @@ render_comm(const MvContext *ctx, const MvNode *node, GString *out, GError **err
 }
 
 /* cmdline with its NUL separators turned into spaces and a final newline,
- * so that grep treats it as text. Empty for kernel threads. */
+ * so that grep treats it as text: always exactly one line, so a newline
+ * inside an argument is written "\012" and a backslash "\134" (the
+ * /proc/mounts octal escapes; the backslash so that "\012" typed in an
+ * argument stays distinguishable). Empty for kernel threads. */
 static gboolean
 render_cmdline(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  if (!mv_pid_read(ctx->pid, "cmdline", out, error))
+  g_autoptr(GString) raw = g_string_sized_new(256);
+
+  if (!mv_pid_read(ctx->pid, "cmdline", raw, error))
     return FALSE;
-  while (out->len > 0 && out->str[out->len - 1] == '\0')
-    g_string_truncate(out, out->len - 1);
-  for (gsize i = 0; i < out->len; i++)
-    if (out->str[i] == '\0')
-      out->str[i] = ' ';
+  while (raw->len > 0 && raw->str[raw->len - 1] == '\0')
+    g_string_truncate(raw, raw->len - 1);
+  for (gsize i = 0; i < raw->len; i++) {
+    char c = raw->str[i];
+    if (c == '\0')
+      g_string_append_c(out, ' ');
+    else if (c == '\n')
+      g_string_append(out, "\\012");
+    else if (c == '\\')
+      g_string_append(out, "\\134");
+    else
+      g_string_append_c(out, c);
+  }
   g_string_append_c(out, '\n');
   return TRUE;
 }
@@ -75,23 +88,34 @@ append_summary_row(GString *out, const char *name, guint64 bytes, const char *so
                          source);
 }
 
-/* One consistent snapshot: every size from the same read of smaps (so the
- * 2x2 adds up to rss exactly), plus vsz/VmRSS from status beside it. */
+/* Every size from the same read of smaps (so the 2x2 adds up to rss
+ * exactly), except pss and swap_pss: smaps prints each mapping's Pss and
+ * SwapPss rounded down to a whole kB, so their sum is low by up to 1 kB per
+ * mapping (25% on a process of many one-page shared mappings); they come
+ * from smaps_rollup, which rounds once. vsz, VmRSS and hugetlb from status
+ * (smaps also lists [vsyscall], which VmSize does not count). */
 static gboolean
 render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
   MvStatus status;
+  MvPidRollup rollup;
+  int pin = mv_pid_pin(ctx->pid); /* one process throughout (mv-pid-load.h) */
   g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, &status, error);
   const MvResident2x2 *r;
   const MvMappingRow *t;
 
-  if (model == NULL)
+  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+    mv_pid_unpin(pin, ctx->pid, NULL);
+    return FALSE;
+  }
+  if (!mv_pid_unpin(pin, ctx->pid, error))
     return FALSE;
   r = &model->resident;
   t = &model->total;
   g_string_append_printf(out, "%-16s %14s  %-10s  %s\n", "value", "bytes", "human", "meaning");
   append_summary_row(out, "rss", t->rss, "resident (smaps Rss, = the four below)");
-  append_summary_row(out, "pss", t->pss, "proportional: shared pages / sharers");
+  append_summary_row(out, "pss", rollup.pss,
+                     "proportional: shared pages / sharers (smaps_rollup, exact)");
   append_summary_row(out, "uss", t->private_clean + t->private_dirty,
                      "unique: Private_Clean + Private_Dirty");
   append_summary_row(out, "anon_private", r->anon_private, "heap, stack, private anon, COW");
@@ -100,7 +124,11 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
   append_summary_row(out, "file_shared", r->file_shared, "shared file maps, shm, memfd");
   append_summary_row(out, "retained_freed", t->lazyfree, "MADV_FREE'd, still resident");
   append_summary_row(out, "swap", t->swap, "swapped out");
-  append_summary_row(out, "vsz", t->vsz, "virtual size (sum of mappings)");
+  append_summary_row(out, "swap_pss", rollup.swap_pss,
+                     "swapped out / sharers (smaps_rollup SwapPss)");
+  append_summary_row(out, "hugetlb", status.hugetlb_pages,
+                     "hugetlbfs pages (status HugetlbPages), not in rss");
+  append_summary_row(out, "vsz", status.vm_size, "virtual size (status VmSize, = the vsz file)");
   append_summary_row(out, "status_vmrss", status.vm_rss, "VmRSS of status (= the rss file)");
   return TRUE;
 }
@@ -117,14 +145,24 @@ append_mapping_row(GString *out, const MvMappingRow *row, gboolean kernel_escape
 }
 
 /* One row per mapped path and per anonymous kind, then "total". Paths are
- * the last column with blanks escaped (\040), so awk's $1..$9 are numbers. */
+ * the last column with blanks escaped (\040), so awk's $1..$9 are numbers.
+ * A row's Pss is the sum of the kernel's per-mapping Pss, each rounded down
+ * to a whole kB; the total row's Pss is smaps_rollup's exact one, so it may
+ * exceed the sum of the rows (by < 1 kB per mapping). */
 static gboolean
 render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
+  int pin = mv_pid_pin(ctx->pid); /* one process throughout (mv-pid-load.h) */
   g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, NULL, error);
+  MvPidRollup rollup;
 
-  if (model == NULL)
+  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+    mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
+  }
+  if (!mv_pid_unpin(pin, ctx->pid, error))
+    return FALSE;
+  model->total.pss = rollup.pss;
 #define MV_MAPPING_X(member, header) g_string_append_printf(out, "%14s ", header);
   MV_MAPPING_COLUMNS(MV_MAPPING_X)
 #undef MV_MAPPING_X
@@ -150,7 +188,8 @@ render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError *
 static const MvNode pid_entries[] = {
   MV_PID_FILE("comm", MV_ACCESS_ANY, render_comm, 0, "comm", "command name (as /proc/<pid>/comm)"),
   MV_PID_FILE("cmdline", MV_ACCESS_ANY, render_cmdline, 0, "cmdline",
-          "command line, arguments separated by spaces, one line"),
+          "command line, arguments separated by spaces, one line (a newline in an "
+          "argument written \\012, a backslash \\134)"),
   STATUS_VALUE("rss", vm_rss, "resident set, bytes (status VmRSS: what ps/top show as RSS)"),
   STATUS_VALUE("vsz", vm_size, "virtual size, bytes (status VmSize)"),
   ROLLUP_VALUE("pss", pss, "proportional set, bytes: each resident page / its sharers "
@@ -158,6 +197,12 @@ static const MvNode pid_entries[] = {
   ROLLUP_VALUE("uss", uss, "unique set, bytes: pages this process alone maps "
                            "(smaps_rollup Private_Clean + Private_Dirty)"),
   ROLLUP_VALUE("swap", swap, "swapped out, bytes (smaps_rollup Swap)"),
+  ROLLUP_VALUE("swap_pss", swap_pss,
+               "swapped out, bytes, each page divided among the processes sharing it "
+               "(smaps_rollup SwapPss; summed over all processes: the swap in use)"),
+  STATUS_VALUE("hugetlb", hugetlb_pages,
+               "hugetlbfs pages mapped (MAP_HUGETLB, SHM_HUGETLB, hugetlbfs files), bytes "
+               "(status HugetlbPages): not in rss nor in any of the 2x2 below"),
   ROLLUP_VALUE("retained_freed", retained_freed,
                "freed with MADV_FREE, still resident and in rss until memory pressure, bytes "
                "(smaps_rollup LazyFree)"),
@@ -174,10 +219,12 @@ static const MvNode pid_entries[] = {
   MV_PID_FILE("cgroup", MV_ACCESS_ANY, mv_render_pid_cgroup, 0, "cgroup",
           "the path of the process's memory cgroup (group processes by container)"),
   MV_PID_FILE("summary", MV_ACCESS_PTRACE_READ, render_summary, 0, "smaps",
-          "all of the above from one read of smaps, as a table with human sizes"),
+          "all of the above as a table with human sizes: one read of smaps, pss and "
+          "swap_pss from smaps_rollup (exact), vsz and hugetlb from status"),
   MV_PID_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0, "smaps",
           "one row per mapped path and anonymous kind, columns in bytes, Path last "
-          "(blanks escaped \\040), then a total row"),
+          "(blanks escaped \\040), then a total row; a row's Pss is the kernel's per-mapping "
+          "Pss (each rounded down to a kB), the total's is smaps_rollup's exact Pss"),
   MV_SUBDIR("heap", &mv_heap_dir),
 };
 

@@ -188,8 +188,26 @@ append_value_or_dash(GString *out, gboolean readable, guint64 value)
     g_string_append_printf(out, " %12s", "-");
 }
 
+/* One table cell: @text with blanks escaped (mv_render_escaped), "-" when
+ * empty (an empty comm, set with prctl(PR_SET_NAME, "")), so that every row
+ * has every column; padded to @width. */
+static void
+append_cell(GString *out, const char *text, int width)
+{
+  gsize start = out->len;
+
+  if (text[0] == '\0')
+    g_string_append_c(out, '-');
+  else
+    mv_render_escaped(out, text, strlen(text), FALSE);
+  if (out->len - start < (gsize) width)
+    g_string_append_printf(out, "%*s", (int) (width - (out->len - start)), "");
+}
+
 /* One row per process: what smem prints, in one read. Columns the caller
- * may not read (another user's pss...) are "-", as /proc would refuse them. */
+ * may not read (another user's pss...) are "-", as /proc would refuse them.
+ * swap_pss is last (not beside swap) so that scripts written against the
+ * first eight columns keep working. */
 static gboolean
 render_processes(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
@@ -198,24 +216,23 @@ render_processes(const MvContext *ctx, const MvNode *node, GString *out, GError 
 
   if (rows == NULL)
     return FALSE;
-  g_string_append_printf(out, "%7s %-12s %-16s %12s %12s %12s %12s %14s\n", "pid", "user",
-                         "comm", "rss", "pss", "uss", "swap", "retained_freed");
+  g_string_append_printf(out, "%7s %-12s %-16s %12s %12s %12s %12s %14s %12s\n", "pid",
+                         "user", "comm", "rss", "pss", "uss", "swap", "retained_freed",
+                         "swap_pss");
   for (guint i = 0; i < rows->len; i++) {
     const MvScanRow *row = &g_array_index(rows, MvScanRow, i);
-    gsize comm_start;
 
-    g_string_append_printf(out, "%7d %-12s ", (int) row->pid,
-                           user_name(names, row->status.uid[1]));
-    comm_start = out->len;
-    mv_render_escaped(out, row->status.name, strlen(row->status.name), FALSE);
-    if (out->len - comm_start < 16)
-      g_string_append_printf(out, "%*s", (int) (16 - (out->len - comm_start)), "");
+    g_string_append_printf(out, "%7d ", (int) row->pid);
+    append_cell(out, user_name(names, row->status.uid[1]), 12);
+    g_string_append_c(out, ' ');
+    append_cell(out, row->status.name, 16);
     g_string_append_printf(out, " %12" G_GUINT64_FORMAT, row->status.vm_rss);
     append_value_or_dash(out, row->readable, row->rollup.pss);
     append_value_or_dash(out, row->readable, row->rollup.uss);
     append_value_or_dash(out, row->readable, row->rollup.swap);
     g_string_append_c(out, ' ');
     append_value_or_dash(out, row->readable, row->rollup.retained_freed);
+    append_value_or_dash(out, row->readable, row->rollup.swap_pss);
     g_string_append_c(out, '\n');
   }
   return TRUE;
@@ -228,8 +245,9 @@ static const MvNode root_entries[] = {
           "what every file of this tree means (this file)"),
   MV_LINK("self", render_self, "the reading process's own directory, like /proc/self"),
   MV_FILE("processes", MV_ACCESS_ANY, render_processes, 0,
-          "one row per process: pid user comm rss pss uss swap retained_freed (bytes; "
-          "\"-\" where the reader may not see that process's memory, like /proc)"),
+          "one row per process: pid user comm rss pss uss swap retained_freed swap_pss "
+          "(bytes; \"-\" where the reader may not see that process's memory, like /proc, "
+          "and for an empty comm; blanks in comm escaped \\040)"),
   MV_SUBDIR("system", &mv_system_dir),
   MV_SUBDIR("cgroup", &mv_cgroup_dir),
   MV_SUBDIR("metrics", &mv_metrics_dir),

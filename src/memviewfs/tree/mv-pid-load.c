@@ -1,6 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 #include "mv-pid-load.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+mv_pid_pin(pid_t pid)
+{
+  char path[32];
+
+  g_snprintf(path, sizeof path, "/proc/%d", (int) pid);
+  return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+gboolean
+mv_pid_unpin(int pin, pid_t pid, GError **error)
+{
+  struct stat st;
+  /* a lookup under the directory of a process that has gone fails, even
+   * when its pid belongs to another process by now */
+  gboolean alive = pin >= 0 && fstatat(pin, "stat", &st, 0) == 0;
+
+  if (pin >= 0)
+    close(pin);
+  if (!alive)
+    return mv_set_errno(error, ENOENT, "process %d exited while being read", (int) pid);
+  return TRUE;
+}
+
 gboolean
 mv_pid_read(pid_t pid, const char *name, GString *out, GError **error)
 {

@@ -37,4 +37,17 @@ gboolean mv_pid_read_smaps(pid_t pid, GString *text, MvStatus *status, GError **
  * it is not NULL. */
 MvPidSmaps *mv_pid_load_smaps(pid_t pid, MvStatus *status, GError **error);
 
+/* A render that combines several reads of one pid (summary: smaps, status,
+ * smaps_rollup; a processes/metrics row: status then smaps_rollup) must not
+ * combine two processes when the pid is reused in between (measured under
+ * pid churn: a row with one process's comm and another's pss). Pin the
+ * process before the first read: an O_PATH fd of /proc/<pid>, which keeps
+ * referring to that process, not to a later one with the same pid. After
+ * the last read, mv_pid_unpin() answers ENOENT if the pinned process has
+ * gone: then some read may have been of another one. If it is still there,
+ * it was there all along, and every read was of it. -1 when the process is
+ * already gone (mv_pid_unpin then answers ENOENT). */
+int mv_pid_pin(pid_t pid);
+gboolean mv_pid_unpin(int pin, pid_t pid, GError **error);
+
 G_END_DECLS

@@ -41,36 +41,37 @@ static gboolean
 scan_one(MvScanRow *row, const MvReader *reader, MvScanFlags flags, gboolean *switched)
 {
   g_autoptr(GError) error = NULL;
+  int pin;
 
-  if (!read_as(reader, row->pid, MV_ACCESS_ANY, switched) ||
-      !mv_pid_load_status(row->pid, &row->status, NULL))
+  if (!read_as(reader, row->pid, MV_ACCESS_ANY, switched))
     return FALSE;
+  pin = mv_pid_pin(row->pid); /* one process's values per row (mv-pid-load.h) */
+  if (!mv_pid_load_status(row->pid, &row->status, NULL)) {
+    mv_pid_unpin(pin, row->pid, NULL);
+    return FALSE;
+  }
   row->readable = read_as(reader, row->pid, MV_ACCESS_PTRACE_READ, switched);
   if (!row->readable)
-    return TRUE;
+    return mv_pid_unpin(pin, row->pid, NULL);
   if (flags & MV_SCAN_SMAPS) {
+    /* smaps for the 2x2; pss, uss, swap... from smaps_rollup, whose Pss and
+     * SwapPss are exact where the per-mapping ones of smaps are each
+     * rounded down to a kB (mv-node-pid.c, render_summary) */
     g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(row->pid, NULL, &error);
-    if (model != NULL) {
-      MvSmapsValues total = { 0 };
-
+    if (model != NULL && mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
       row->resident = model->resident;
-      total.pss = model->total.pss;
-      total.private_clean = model->total.private_clean;
-      total.private_dirty = model->total.private_dirty;
-      total.swap = model->total.swap;
-      total.lazyfree = model->total.lazyfree;
-      total.rss = model->total.rss;
-      mv_pid_rollup_from_values(&total, &row->rollup);
       for (guint i = 0; i < model->rows->len; i++) {
         const MvMappingRow *mapping = g_ptr_array_index(model->rows, i);
         if (g_str_has_prefix(mapping->label, "/memfd:" SA_STATS_MEMFD_NAME))
           row->maps_stats_segment = TRUE;
       }
-      return TRUE;
+      return mv_pid_unpin(pin, row->pid, NULL);
     }
   } else if (mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
-    return TRUE;
+    return mv_pid_unpin(pin, row->pid, NULL);
   }
+  if (!mv_pid_unpin(pin, row->pid, NULL))
+    return FALSE; /* exited between the reads */
   if (mv_error_errno(error) == ESRCH)
     return TRUE; /* no address space (kernel thread, zombie): 0, as ps shows */
   if (mv_error_errno(error) == ENOENT)

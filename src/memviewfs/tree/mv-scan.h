@@ -10,8 +10,9 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  MV_SCAN_ROLLUP = 1 << 0, /* smaps_rollup: pss, uss, swap, retained_freed */
-  MV_SCAN_SMAPS = 1 << 1,  /* smaps: all of the above and the 2x2 */
+  MV_SCAN_ROLLUP = 1 << 0, /* smaps_rollup: pss, uss, swap, swap_pss, retained_freed */
+  MV_SCAN_SMAPS = 1 << 1,  /* smaps for the 2x2, and all of the above (from
+                            * smaps_rollup: exact Pss) */
 } MvScanFlags;
 
 typedef struct {
@@ -19,7 +20,7 @@ typedef struct {
   gboolean readable;   /* the caller may read this process's smaps; the
                         * fields below from smaps/rollup are 0 otherwise */
   MvStatus status;     /* rss, vsz, comm, owner */
-  MvPidRollup rollup;  /* pss, uss, swap, retained_freed (bytes) */
+  MvPidRollup rollup;  /* pss, uss, swap, swap_pss, retained_freed (bytes) */
   MvResident2x2 resident; /* with MV_SCAN_SMAPS (bytes) */
   gboolean maps_stats_segment; /* with MV_SCAN_SMAPS: a mapping is named like
                                 * spanalloc's statistics segment */

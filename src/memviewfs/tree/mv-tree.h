@@ -184,7 +184,8 @@ gboolean mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString 
  * cgroup the daemon can read). */
 void mv_metrics_append_cgroup(const MvContext *ctx, GString *out);
 
-/* A Prometheus label value: backslash, double quote and newline escaped. */
+/* A Prometheus label value: made valid UTF-8 (U+FFFD for invalid bytes),
+ * backslash, double quote and newline escaped. Every label goes through it. */
 void mv_metrics_append_label_value(GString *out, const char *value);
 
 /* Appends "<value>\n": the contract of every value file (bytes). */
