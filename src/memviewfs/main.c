@@ -149,7 +149,6 @@ main(int argc, char *argv[])
     goto out_args;
   {
     guint64 demo_max = MV_DEMO_MAX_DEFAULT;
-    g_autoptr(GError) error = NULL;
 
     if (options.demo_max != NULL && !mv_demo_parse_size(options.demo_max, &demo_max, &error)) {
       fprintf(stderr, "%s: %s\n", argv[0], error->message);
