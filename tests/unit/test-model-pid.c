@@ -36,16 +36,16 @@ check_rows_sorted_and_summed(const MvPidSmaps *m)
     const MvMappingRow *row = m->rows->pdata[i];
     if (i > 0) {
       const MvMappingRow *prev = m->rows->pdata[i - 1];
-      assert_true(prev->rss > row->rss ||
-                  (prev->rss == row->rss && strcmp(prev->label, row->label) < 0));
+      assert_true(prev->v.rss > row->v.rss ||
+                  (prev->v.rss == row->v.rss && strcmp(prev->label, row->label) < 0));
     }
-#define ADD(member, header) sum.member += row->member;
+#define ADD(member, header) sum.v.member += row->v.member;
     MV_MAPPING_COLUMNS(ADD)
 #undef ADD
     sum.n_mappings += row->n_mappings;
   }
   assert_string_equal(m->total.label, "total");
-#define CHECK(member, header) assert_int_equal(m->total.member, sum.member);
+#define CHECK(member, header) assert_int_equal(m->total.v.member, sum.v.member);
   MV_MAPPING_COLUMNS(CHECK)
 #undef CHECK
   assert_int_equal(m->total.n_mappings, sum.n_mappings);
@@ -79,14 +79,14 @@ test_pid_smaps_probe(void **state)
   assert_int_equal(KB(mv_ref_first_kb(status_text, "RssShmem")), r->anon_shared + KB(3 * 256));
 
   check_rows_sorted_and_summed(m);
-  assert_int_equal(m->total.rss, rss);
-  assert_int_equal(m->total.vsz, KB(mv_ref_sum_kb(ref, "Size")));
+  assert_int_equal(m->total.v.rss, rss);
+  assert_int_equal(m->total.v.size, KB(mv_ref_sum_kb(ref, "Size")));
   assert_int_equal(m->total.n_mappings, mv_ref_count_headers(ref));
 
   const MvMappingRow *row = find_row(m, "[anon_shared]");
   assert_non_null(row);
   assert_int_equal(row->n_mappings, 2);
-  assert_int_equal(row->rss, KB(512));
+  assert_int_equal(row->v.rss, KB(512));
   assert_null(find_row(m, "/dev/zero (deleted)"));
   row = find_row(m, "/tmp/probe/a path with spaces");
   assert_non_null(row);
@@ -100,9 +100,9 @@ test_pid_smaps_probe(void **state)
   row = find_row(m, "[anon]");
   assert_non_null(row);
   /* the 8 MiB THP region is the biggest unnamed private anonymous mapping */
-  assert_true(row->rss >= KB(8192));
+  assert_true(row->v.rss >= KB(8192));
   /* LazyFree: the MADV_FREE'd 256 kB sit in an unnamed anonymous mapping */
-  assert_int_equal(row->lazyfree, KB(256));
+  assert_int_equal(row->v.lazyfree, KB(256));
   mv_fixture_free(&f);
 }
 
@@ -134,10 +134,10 @@ test_pid_smaps_named(void **state)
                           "[anon_shared]", "/usr/lib/libfoo.so", "/memfd:x (deleted)", "[anon]" };
   for (guint i = 0; i < G_N_ELEMENTS(order); i++)
     assert_string_equal(((MvMappingRow *)m->rows->pdata[i])->label, order[i]);
-  assert_int_equal(m->total.swap, KB(8 + 16));
-  assert_int_equal(m->total.lazyfree, KB(20));
-  assert_int_equal(m->total.rss, KB(620));
-  assert_int_equal(m->total.vsz, KB(7 * 256));
+  assert_int_equal(m->total.v.swap, KB(8 + 16));
+  assert_int_equal(m->total.v.lazyfree, KB(20));
+  assert_int_equal(m->total.v.rss, KB(620));
+  assert_int_equal(m->total.v.size, KB(7 * 256));
   mv_fixture_free(&f);
 }
 
@@ -235,7 +235,7 @@ test_pid_smaps_live(void **state)
       fail_msg("pid %ld: %s", pid, error->message);
     const MvResident2x2 *r = &m->resident;
     assert_int_equal(r->anon_private + r->anon_shared + r->file_private + r->file_shared,
-                     m->total.rss);
+                     m->total.v.rss);
     MvStatus st;
     if (!mv_status_parse(status->str, status->len, &st, NULL) || !st.has_mm)
       continue;

@@ -54,10 +54,10 @@ test_meminfo_parse(void **state)
 
 #define CHECK(member, key)                                                 \
   if (mv_ref_first_kb(ref, key) >= 0) {                                    \
-    assert_true(m.present & (G_GUINT64_CONSTANT(1) << MV_MEMINFO_FIELD_##member)); \
+    assert_true(MV_FIELD_PRESENT(m.present, MV_MEMINFO_FIELD_##member)); \
     assert_int_equal(m.member, KB(mv_ref_first_kb(ref, key)));             \
   } else {                                                                 \
-    assert_false(m.present & (G_GUINT64_CONSTANT(1) << MV_MEMINFO_FIELD_##member)); \
+    assert_false(MV_FIELD_PRESENT(m.present, MV_MEMINFO_FIELD_##member)); \
   }
   MV_MEMINFO_FIELDS(CHECK)
 #undef CHECK
@@ -86,8 +86,8 @@ test_meminfo_malformed(void **state)
 
   /* cut inside "Active(file):": the lines before it stand, it does not */
   m = load_meminfo("meminfo_cut.txt");
-  assert_true(m.present & (G_GUINT64_CONSTANT(1) << MV_MEMINFO_FIELD_active_anon));
-  assert_false(m.present & (G_GUINT64_CONSTANT(1) << MV_MEMINFO_FIELD_active_file));
+  assert_true(MV_FIELD_PRESENT(m.present, MV_MEMINFO_FIELD_active_anon));
+  assert_false(MV_FIELD_PRESENT(m.present, MV_MEMINFO_FIELD_active_file));
   g_autofree MvZoneinfo *z = load_zoneinfo("zoneinfo_here_1.txt");
   MvAvailableBreakdown b;
   g_clear_error(&error);

@@ -13,7 +13,7 @@
 #include "proc/mv-proc.h"
 
 #define KB(n) ((guint64)(n) * 1024)
-#define BIT(field) (G_GUINT64_CONSTANT(1) << MV_SMAPS_FIELD_##field)
+#define HAS(v, field) MV_FIELD_PRESENT((v).present, MV_SMAPS_FIELD_##field)
 
 typedef struct {
   guint n;
@@ -39,7 +39,7 @@ collect(const MvSmapsEntry *e, gpointer user_data)
   c->private_clean += e->v.private_clean;
   c->private_dirty += e->v.private_dirty;
   /* Size is the VMA's extent: end - start, always printed */
-  assert_true(e->v.present & BIT(size));
+  assert_true(HAS(e->v, size));
   assert_int_equal(e->v.size, e->end - e->start);
   if (c->paths != NULL) {
     g_ptr_array_add(c->paths, g_strndup(e->path, e->path_len));
@@ -215,9 +215,9 @@ test_smaps_cut_last_block(void **state)
 
   assert_true(mv_smaps_parse(f.data, f.len, keep_last, &last, NULL));
   assert_int_equal(last.v.size, KB(8192));
-  assert_true(last.v.present & BIT(size));
-  assert_true(last.v.present & BIT(mmu_page_size));
-  assert_false(last.v.present & BIT(rss));
+  assert_true(HAS(last.v, size));
+  assert_true(HAS(last.v, mmu_page_size));
+  assert_false(HAS(last.v, rss));
   assert_int_equal(last.v.rss, 0);
   mv_fixture_free(&f);
 }
@@ -262,10 +262,10 @@ test_rollup_captured(void **state)
   assert_true(mv_smaps_rollup_parse(f.data, f.len, &v, &error));
 #define CHECK(member, key)                                   \
   if (mv_ref_first_kb(ref, key) >= 0) {                      \
-    assert_true(v.present & BIT(member));                    \
+    assert_true(HAS(v, member));                    \
     assert_int_equal(v.member, KB(mv_ref_first_kb(ref, key))); \
   } else {                                                   \
-    assert_false(v.present & BIT(member));                   \
+    assert_false(HAS(v, member));                   \
   }
   MV_SMAPS_FIELDS(CHECK)
 #undef CHECK
@@ -273,7 +273,7 @@ test_rollup_captured(void **state)
    * is the sum of the per-mapping Rss */
   assert_int_equal(v.rss, KB(mv_ref_sum_kb(smaps, "Rss")));
   /* the rollup has no Size line */
-  assert_false(v.present & BIT(size));
+  assert_false(HAS(v, size));
   mv_fixture_free(&f);
 }
 
@@ -297,7 +297,7 @@ test_rollup_errors(void **state)
   f = mv_fixture_load("smaps_rollup_cut.txt");
   assert_true(mv_smaps_rollup_parse(f.data, f.len, &v, &error));
   assert_int_equal(v.rss, KB(13544));
-  assert_false(v.present & BIT(pss));
+  assert_false(HAS(v, pss));
   mv_fixture_free(&f);
 
   const char junk[] = "Rss: 4 kB\n";

@@ -277,7 +277,7 @@ read_available(MvCgroup *cg, const char *root)
     g_autofree char *path = under_root(root, "/proc/meminfo");
     MvMeminfo meminfo;
     if (mv_read_file(path, text, NULL) && mv_meminfo_parse(text->str, text->len, &meminfo, NULL) &&
-        (meminfo.present >> MV_MEMINFO_FIELD_mem_available) & 1) {
+        MV_FIELD_PRESENT(meminfo.present, MV_MEMINFO_FIELD_mem_available)) {
       SET(cg, available, meminfo.mem_available);
       cg->available_from_system = TRUE;
     }

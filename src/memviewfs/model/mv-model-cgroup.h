@@ -104,7 +104,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvCgroup, mv_cgroup_free)
 static inline gboolean
 mv_cgroup_has(const MvCgroup *cgroup, int field_index)
 {
-  return (cgroup->present >> field_index) & 1;
+  return MV_FIELD_PRESENT(cgroup->present, field_index);
 }
 
 /* Locates @pid's memory cgroup and reads every value (@out must be fresh

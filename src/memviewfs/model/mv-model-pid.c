@@ -100,15 +100,7 @@ mv_pid_smaps_free(MvPidSmaps *model)
 static void
 row_add(MvMappingRow *row, const MvSmapsValues *v)
 {
-  row->private_clean += v->private_clean;
-  row->private_dirty += v->private_dirty;
-  row->shared_clean += v->shared_clean;
-  row->shared_dirty += v->shared_dirty;
-  row->rss += v->rss;
-  row->pss += v->pss;
-  row->swap += v->swap;
-  row->lazyfree += v->lazyfree;
-  row->vsz += v->size;
+  mv_smaps_values_add(&row->v, v);
   row->n_mappings++;
 }
 
@@ -142,8 +134,8 @@ compare_rows(gconstpointer a, gconstpointer b)
   const MvMappingRow *ra = *(const MvMappingRow *const *)a;
   const MvMappingRow *rb = *(const MvMappingRow *const *)b;
 
-  if (ra->rss != rb->rss)
-    return ra->rss > rb->rss ? -1 : 1;
+  if (ra->v.rss != rb->v.rss)
+    return ra->v.rss > rb->v.rss ? -1 : 1;
   return strcmp(ra->label, rb->label);
 }
 

@@ -10,29 +10,12 @@
 
 G_BEGIN_DECLS
 
-/* The 2x2 of resident memory (seed 000's table). The rule, per mapping of
- * smaps (perms[3] says private 'p' or shared 's'):
- *
- *   private mapping: anon_private += Anonymous      (heap, stack, anonymous
- *                                                    mmap, and pages copied on
- *                                                    write from a private file
- *                                                    mapping; LazyFree pages are
- *                                                    anonymous and stay here)
- *                    file_private += Rss - Anonymous (page-cache pages of the
- *                                                    binary, libraries and
- *                                                    MAP_PRIVATE files)
- *   shared mapping:  anon_shared  += Rss  when the mapping is anonymous shmem:
- *                                         MAP_SHARED|MAP_ANONYMOUS, which smaps
- *                                         names "/dev/zero (deleted)" or
- *                                         "[anon_shmem:<name>]"
- *                    file_shared  += Rss  otherwise: shared file mappings,
- *                                         SysV shm ("/SYSV<key> (deleted)"),
- *                                         memfd ("/memfd:<name> (deleted)"),
- *                                         POSIX shm (/dev/shm/...)
- *
- * Swapped pages are not resident and are in none of the four. The four add
- * up to the Rss of smaps (= smaps_rollup Rss) exactly, and to VmRSS of
- * status within the kernel's own counter slack. */
+/* The 2x2 of resident memory (anonymous/file x private/shared), per mapping
+ * of smaps by perms[3] (private 'p' or shared 's'). The rule is written once,
+ * in tree/mv-readme.c (readme_rules, the text of the mount's README), and
+ * coded once, in mv_resident_2x2_add; README.md and the man page point to
+ * it. The four add up to the Rss of smaps (= smaps_rollup Rss) exactly, and
+ * to VmRSS of status within the kernel's own counter slack. */
 typedef struct {
   guint64 anon_private;
   guint64 anon_shared;
@@ -43,7 +26,8 @@ typedef struct {
 /* Adds one mapping to @acc by the rule above. */
 void mv_resident_2x2_add(MvResident2x2 *acc, const MvSmapsEntry *entry);
 
-/* The columns of the `mappings` table, in order: X(member, "Header"). */
+/* The columns of the `mappings` table, in order: X(member of MvSmapsValues,
+ * "Header"). */
 #define MV_MAPPING_COLUMNS(X)          \
   X(private_clean, "Private_Clean")    \
   X(private_dirty, "Private_Dirty")    \
@@ -53,7 +37,7 @@ void mv_resident_2x2_add(MvResident2x2 *acc, const MvSmapsEntry *entry);
   X(pss, "Pss")                        \
   X(swap, "Swap")                      \
   X(lazyfree, "LazyFree")              \
-  X(vsz, "VSZ")
+  X(size, "VSZ")
 
 /* One row of `mappings`: every mapping of one path, or of one anonymous kind,
  * summed. */
@@ -61,9 +45,7 @@ typedef struct {
   char *label; /* the path as smaps prints it, or "[heap]", "[stack]",
                 * "[anon]" (unnamed private anonymous), "[anon_shared]"
                 * (MAP_SHARED|MAP_ANONYMOUS), "[anon:<name>]", "[vdso]"... */
-#define MV_MAPPING_X(member, header) guint64 member;
-  MV_MAPPING_COLUMNS(MV_MAPPING_X)
-#undef MV_MAPPING_X
+  MvSmapsValues v;  /* the sum of the mappings' values (mv_smaps_values_add) */
   guint n_mappings; /* how many VMAs were summed into this row */
 } MvMappingRow;
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HAS(meminfo, field) (((meminfo)->present >> MV_MEMINFO_FIELD_##field) & 1)
+#define HAS(meminfo, field) MV_FIELD_PRESENT((meminfo)->present, MV_MEMINFO_FIELD_##field)
 
 gboolean
 mv_free_from_meminfo(const MvMeminfo *m, MvFree *out, GError **error)

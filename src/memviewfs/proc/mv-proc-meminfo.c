@@ -53,7 +53,7 @@ mv_meminfo_parse(const char *text, gsize len, MvMeminfo *out, GError **error)
     *meminfo_field(out, index) = bytes;
     out->present |= G_GUINT64_CONSTANT(1) << index;
   }
-  if (!(out->present & (G_GUINT64_CONSTANT(1) << MV_MEMINFO_FIELD_mem_total)))
+  if (!MV_FIELD_PRESENT(out->present, MV_MEMINFO_FIELD_mem_total))
     return mv_set_errno(error, EIO, "meminfo: no MemTotal line");
   return TRUE;
 }

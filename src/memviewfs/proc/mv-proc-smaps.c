@@ -186,7 +186,7 @@ mv_smaps_rollup_parse(const char *text, gsize len, MvSmapsValues *out, GError **
     if (!parse_value_line(line, line_len, reader.lineno, out, &hint, error))
       return FALSE;
   }
-  if (!(out->present & (G_GUINT64_CONSTANT(1) << MV_SMAPS_FIELD_rss)))
+  if (!MV_FIELD_PRESENT(out->present, MV_SMAPS_FIELD_rss))
     return mv_set_errno(error, EIO, "smaps_rollup: no Rss line");
   return TRUE;
 }

@@ -19,6 +19,10 @@
 
 G_BEGIN_DECLS
 
+/* TRUE when bit @index (a MV_*_FIELD_ index) of the bit set @present is set:
+ * the one spelling of "the kernel printed this field". */
+#define MV_FIELD_PRESENT(present, index) ((((guint64)(present) >> (index)) & 1) != 0)
+
 /* ---- reading files from /proc ------------------------------------------ */
 
 /* Reads the whole of @path into @out (replacing its contents) with
@@ -77,6 +81,18 @@ typedef struct {
 #undef MV_SMAPS_X
   guint64 present;
 } MvSmapsValues;
+
+/* Adds every field of @v to @acc, and its present bits: the accumulator of
+ * smaps values (a mapping row, the total), as the kernel's mem_size_stats.
+ * Generated from MV_SMAPS_FIELDS, so a new field is one line there. */
+static inline void
+mv_smaps_values_add(MvSmapsValues *acc, const MvSmapsValues *v)
+{
+#define MV_SMAPS_X(member, key) acc->member += v->member;
+  MV_SMAPS_FIELDS(MV_SMAPS_X)
+#undef MV_SMAPS_X
+  acc->present |= v->present;
+}
 
 /* One mapping: the header line of a smaps block plus its values. */
 typedef struct {

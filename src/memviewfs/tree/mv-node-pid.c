@@ -113,17 +113,17 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
   r = &model->resident;
   t = &model->total;
   g_string_append_printf(out, "%-16s %14s  %-10s  %s\n", "value", "bytes", "human", "meaning");
-  append_summary_row(out, "rss", t->rss, "resident (smaps Rss, = the four below)");
+  append_summary_row(out, "rss", t->v.rss, "resident (smaps Rss, = the four below)");
   append_summary_row(out, "pss", rollup.pss,
                      "proportional: shared pages / sharers (smaps_rollup, exact)");
-  append_summary_row(out, "uss", t->private_clean + t->private_dirty,
+  append_summary_row(out, "uss", t->v.private_clean + t->v.private_dirty,
                      "unique: Private_Clean + Private_Dirty");
   append_summary_row(out, "anon_private", r->anon_private, "heap, stack, private anon, COW");
   append_summary_row(out, "anon_shared", r->anon_shared, "MAP_SHARED|MAP_ANONYMOUS");
   append_summary_row(out, "file_private", r->file_private, "page cache of private file maps");
   append_summary_row(out, "file_shared", r->file_shared, "shared file maps, shm, memfd");
-  append_summary_row(out, "retained_freed", t->lazyfree, "MADV_FREE'd, still resident");
-  append_summary_row(out, "swap", t->swap, "swapped out");
+  append_summary_row(out, "retained_freed", t->v.lazyfree, "MADV_FREE'd, still resident");
+  append_summary_row(out, "swap", t->v.swap, "swapped out");
   append_summary_row(out, "swap_pss", rollup.swap_pss,
                      "swapped out / sharers (smaps_rollup SwapPss)");
   append_summary_row(out, "hugetlb", status.hugetlb_pages,
@@ -137,7 +137,7 @@ static void
 append_mapping_row(GString *out, const MvMappingRow *row, gboolean kernel_escaped)
 {
 #define MV_MAPPING_X(member, header) \
-  g_string_append_printf(out, "%14" G_GUINT64_FORMAT " ", row->member);
+  g_string_append_printf(out, "%14" G_GUINT64_FORMAT " ", row->v.member);
   MV_MAPPING_COLUMNS(MV_MAPPING_X)
 #undef MV_MAPPING_X
   mv_render_escaped(out, row->label, strlen(row->label), kernel_escaped);
@@ -162,7 +162,7 @@ render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError *
   }
   if (!mv_pid_unpin(pin, ctx->pid, error))
     return FALSE;
-  model->total.pss = rollup.pss;
+  model->total.v.pss = rollup.pss;
 #define MV_MAPPING_X(member, header) g_string_append_printf(out, "%14s ", header);
   MV_MAPPING_COLUMNS(MV_MAPPING_X)
 #undef MV_MAPPING_X
