@@ -25,7 +25,7 @@
  * daemon's PID namespace) is known only by its fsuid/fsgid: it is read with
  * those, no supplementary groups and no capabilities, never with the
  * daemon's own. */
-#include "mv-tree.h"
+#include "mv-access.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -41,11 +41,7 @@
 
 #include "mv-pid-load.h"
 
-/* linux/capability.h bit numbers */
-#define MV_CAP_DAC_OVERRIDE 1
-#define MV_CAP_SETGID 6
-#define MV_CAP_SETUID 7
-#define MV_CAP_SYS_PTRACE 19
+/* A capability bit (CAP_* of linux/capability.h) in a 64-bit set. */
 #define MV_CAP_BIT(cap) (G_GUINT64_CONSTANT(1) << (cap))
 /* NGROUPS_MAX of the kernel */
 #define MV_MAX_GROUPS 65536
@@ -124,8 +120,8 @@ daemon_creds(void)
     if (syscall(SYS_capget, &header, creds.caps) != 0)
       memset(creds.caps, 0, sizeof creds.caps);
     creds.cap_eff = caps_effective(creds.caps);
-    creds.can_switch_ids = (creds.cap_eff & MV_CAP_BIT(MV_CAP_SETUID)) != 0 &&
-                           (creds.cap_eff & MV_CAP_BIT(MV_CAP_SETGID)) != 0;
+    creds.can_switch_ids = (creds.cap_eff & MV_CAP_BIT(CAP_SETUID)) != 0 &&
+                           (creds.cap_eff & MV_CAP_BIT(CAP_SETGID)) != 0;
     creds.userns_known = namespace_id(getpid(), &creds.userns);
     g_once_init_leave(&done, 1);
   }
@@ -398,7 +394,7 @@ rule_may_read_mm(const MvReader *reader, pid_t pid, gboolean *may, gboolean *has
    * the daemon lacks) is nobody's the reader is in. */
   if (!namespace_id(pid, &target_ns) && errno == ENOENT)
     return mv_set_errno(error, ENOENT, "process %d has gone", (int) pid);
-  ptrace_cap = reader_capable_over(reader, pid, MV_CAP_SYS_PTRACE);
+  ptrace_cap = reader_capable_over(reader, pid, CAP_SYS_PTRACE);
   for (int i = 0; i < 3; i++) {
     ids_match = ids_match && target.uid[i] == reader->fsuid;
     ids_match = ids_match && target.gid[i] == reader->fsgid;
@@ -510,7 +506,7 @@ reader_maps_id(const MvReader *reader, const char *map, guint32 id)
 static gboolean
 reader_may_override(const MvReader *reader, const struct stat *st)
 {
-  if ((reader->cap_eff & MV_CAP_BIT(MV_CAP_DAC_OVERRIDE)) == 0)
+  if ((reader->cap_eff & MV_CAP_BIT(CAP_DAC_OVERRIDE)) == 0)
     return FALSE;
   return !reader->foreign_userns || (reader_maps_id(reader, "uid_map", st->st_uid) &&
                                      reader_maps_id(reader, "gid_map", st->st_gid));
@@ -553,4 +549,18 @@ mv_reader_leave(MvReaderScope *scope)
   if (scope->switched)
     mv_reader_restore();
   scope->switched = FALSE;
+}
+
+gboolean
+mv_tree_enter_as_reader(const MvContext *ctx, pid_t pid, MvAccess access, MvReaderScope *scope,
+                        GError **error)
+{
+  const MvReader *reader;
+
+  scope->switched = FALSE;
+  if (!mv_context_reader(ctx, &reader, error))
+    return FALSE;
+  if (reader == NULL)
+    return TRUE;
+  return mv_reader_enter(reader, pid, access, scope, error);
 }

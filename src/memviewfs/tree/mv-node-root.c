@@ -15,23 +15,6 @@
 
 /* ---- <pid>/ as dynamic children ----------------------------------------- */
 
-gboolean
-mv_parse_pid_name(const char *name, pid_t *pid)
-{
-  guint64 value;
-
-  if (name[0] < '1' || name[0] > '9' || strlen(name) > 10)
-    return FALSE;
-  for (const char *p = name; *p != '\0'; p++)
-    if (*p < '0' || *p > '9')
-      return FALSE;
-  value = g_ascii_strtoull(name, NULL, 10);
-  if (value > G_MAXINT32)
-    return FALSE;
-  *pid = (pid_t) value;
-  return TRUE;
-}
-
 static gboolean
 lookup_pid(const MvNode *dir, const char *name, MvContext *ctx, const MvNode **child,
            GError **error)
@@ -57,53 +40,6 @@ lookup_pid(const MvNode *dir, const char *name, MvContext *ctx, const MvNode **c
   ctx->pid = pid;
   *child = &mv_pid_dir;
   return TRUE;
-}
-
-static gint
-compare_pids(gconstpointer a, gconstpointer b)
-{
-  pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
-
-  return (x > y) - (x < y);
-}
-
-void
-mv_add_reader_pid(const MvContext *ctx, GArray *pids)
-{
-  const MvReader *reader;
-  pid_t tgid;
-  char proc_dir[32];
-
-  if (!mv_context_reader(ctx, &reader, NULL) || reader == NULL)
-    return;
-  tgid = mv_reader_tgid(reader);
-
-  if (tgid <= 0)
-    return;
-  for (guint i = 0; i < pids->len; i++)
-    if (g_array_index(pids, pid_t, i) == tgid)
-      return;
-  g_snprintf(proc_dir, sizeof proc_dir, "/proc/%d", (int) tgid);
-  if (access(proc_dir, F_OK) != 0)
-    return;
-  g_array_append_val(pids, tgid);
-  g_array_sort(pids, compare_pids);
-}
-
-void
-mv_foreach_pid(void (*func)(pid_t pid, gpointer user_data), gpointer user_data)
-{
-  DIR *proc = opendir("/proc");
-  struct dirent *entry;
-
-  if (proc == NULL)
-    return;
-  while ((entry = readdir(proc)) != NULL) {
-    pid_t pid;
-    if (mv_parse_pid_name(entry->d_name, &pid))
-      func(pid, user_data);
-  }
-  closedir(proc);
 }
 
 static void

@@ -12,7 +12,7 @@
 #pragma once
 
 #include "model/mv-model-pid.h"
-#include "mv-tree.h"
+#include "mv-node.h"
 
 G_BEGIN_DECLS
 

@@ -137,7 +137,7 @@ static const char readme_heap[] =
   "the mappings holding the arenas; identity_diff shows the difference), and\n"
   "arena_mappings + other_anon_private + anon_shared + file_private +\n"
   "file_shared = rss, the whole smaps Rss of the same read. A released_free line\n"
-  "with resident bytes is the first seed's story: released to the kernel with\n"
+  "with resident bytes is why RSS stays above what a program uses: released with\n"
   "MADV_FREE, yet resident and in rss (LazyFree) until memory pressure.\n"
   "Access: like smaps and pagemap (PTRACE_MODE_READ), for every file of heap/.\n";
 /* Shown while demo/ exists (not with -o nodemo). */

@@ -4,7 +4,9 @@
 
 #include <string.h>
 
+#include "mv-access.h"
 #include "mv-pid-load.h"
+#include "mv-pids.h"
 
 typedef struct {
   GArray *rows;        /* of MvScanRow */

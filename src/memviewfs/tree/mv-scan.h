@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* One pass over every process, in parallel (one thread per CPU), for the
- * files that show all processes at once (processes, metrics/). Each process
- * is read once, from the cheapest source that has what was asked. */
+/* One pass over every process, in parallel (two threads per CPU: see
+ * mv-scan.c), for the files that show all processes at once (processes,
+ * metrics/). Each process is read once, from the cheapest source that has
+ * what was asked. */
 #pragma once
 
 #include "model/mv-model-pid.h"
-#include "mv-tree.h"
+#include "mv-node.h"
 
 G_BEGIN_DECLS
 

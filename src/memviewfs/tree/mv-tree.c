@@ -154,20 +154,6 @@ mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, GError **
 }
 
 gboolean
-mv_tree_enter_as_reader(const MvContext *ctx, pid_t pid, MvAccess access, MvReaderScope *scope,
-                        GError **error)
-{
-  const MvReader *reader;
-
-  scope->switched = FALSE;
-  if (!mv_context_reader(ctx, &reader, error))
-    return FALSE;
-  if (reader == NULL)
-    return TRUE;
-  return mv_reader_enter(reader, pid, access, scope, error);
-}
-
-gboolean
 mv_tree_check_truncate(const MvNode *node, const MvContext *ctx, GError **error)
 {
   MvReaderScope scope;
