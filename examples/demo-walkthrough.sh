@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The first seed's story (why RSS stays far above what the program says it
-# uses: MADV_FREE) with memviewfs's demo heap, step by step: each command,
+# Why RSS stays far above what the program says it uses (MADV_FREE),
+# shown with memviewfs's demo heap, step by step: each command,
 # then the daemon's rss and retained_freed (the kernel's view, from the
 # mount) and heap_alloc / heap_released (the allocator's, from its published
 # segment; from <pid>/heap/ when the tree has it, else spanalloc-stat), and

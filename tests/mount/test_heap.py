@@ -235,7 +235,7 @@ class TestAllocatorView(HeapTestCase):
         self.assertEqual(r["idle"][1], stats["heap_idle"] - stats["heap_released"], r)
         lazyfree = value(w.pid, "lazyfree")
         if mode == "free":
-            # The seed's story: released, yet resident and in rss until pressure.
+            # Why RSS stays above what a program uses: released, yet resident and in rss until pressure.
             self.assertEqual(r["released_free"][1], stats["heap_released_free"], r)
             # the freed objects fill whole spans but for the two at either end
             self.assertGreaterEqual(r["released_free"][0], FREED_BYTES - 2 * 8192, r)
