@@ -14,12 +14,25 @@
  * or a free of a pointer not owned by spanalloc aborts the process with a
  * message on stderr.
  *
+ * Hardening: free-list links are encoded with two per-process random
+ * secrets and the object's address (like glibc's safe-linking and
+ * mimalloc's encoded free lists) and carry a check word; a malloc that pops
+ * an object whose link was overwritten (a use-after-free write) aborts with
+ * "spanalloc: malloc(): corrupted free list (a write to a freed object):
+ * object 0x..., size class N (M bytes)" instead of returning an address of
+ * the writer's choosing.
+ *
  * Environment: SPANALLOC_MADV=free|dontneed selects the release mode
  * (default free); SPANALLOC_SCAVENGE_MS=<ms> sets the idle delay after which
  * a free page-heap run is released at the next page-heap operation (default
  * 1000 ms; 0 releases at once); SPANALLOC_TCACHE_BYTES=<bytes> caps the free
  * objects one thread's cache may hold (default 524288 = 512 KiB; 0 disables
- * the thread caches: every malloc/free goes to the central lists).
+ * the thread caches: every malloc/free goes to the central lists);
+ * SPANALLOC_DEBUG=1 turns the thread caches off, fills every freed small
+ * object after its first 16 bytes with 0xa5 and checks those bytes when the
+ * object is handed out again: a use-after-free write aborts with
+ * "spanalloc: use-after-free write detected: object 0x..., size class N
+ * (M bytes), byte offset K" (slower; for finding bugs).
  */
 #ifndef SPANALLOC_H
 #define SPANALLOC_H
