@@ -136,23 +136,13 @@ SA_HIDDEN uint32_t sa_class_batch(uint32_t cls);
 /* ---------- thread cache (mcache) ---------- */
 struct sa_bin {
 	void *head;       /* free objects, encoded links (sa_link_set) */
-	uint32_t count;   /* objects on the list plus on remote[cls] */
+	uint32_t count;   /* objects on the list */
 	uint32_t max;     /* flush above this; 0 = every free takes the slow path */
 	uint64_t nmalloc; /* cumulative allocations (single writer, racy readers) */
-};
-/* Objects freed by this thread from spans of another shard (usually
- * allocated by another thread). They are never handed out again by this
- * thread: they go back to their shard's central list at the next flush or
- * refill of the class. Reusing them locally made two threads write into one
- * cache line (passive false sharing, Hoard's cache-scratch). */
-struct sa_remote_bin {
-	void *head;     /* encoded links */
-	uint32_t count; /* also counted in bins[cls].count */
 };
 enum sa_tc_state { SA_TC_NEW = 0, SA_TC_LIVE = 1, SA_TC_DEAD = 2 };
 struct sa_tcache {
 	struct sa_bin bins[SA_NUM_CLASSES];
-	struct sa_remote_bin remote[SA_NUM_CLASSES];
 	struct sa_tcache *next, *prev; /* registry, under sa_reg_lock */
 	int state;
 	uint32_t shard;     /* central shard this thread refills from */
@@ -230,7 +220,7 @@ SA_HIDDEN void sa_debug_fill(void *o, uint32_t size);
 SA_HIDDEN void sa_debug_check(void *o, uint32_t size);
 
 SA_HIDDEN void *sa_malloc_slow(uint32_t cls);
-SA_HIDDEN void sa_free_slow(void *p, uint32_t cls, uint32_t shard);
+SA_HIDDEN void sa_free_slow(void *p, uint32_t cls);
 SA_HIDDEN void sa_free_nonsmall(void *p, struct sa_span *s);
 SA_HIDDEN void *sa_malloc_large(size_t n, size_t align, bool zero);
 SA_HIDDEN void sa_tc_flush_all(struct sa_tcache *tc);
@@ -271,8 +261,8 @@ static inline void sa_free_inline(void *p)
 		sa_die("free(): double free detected", p);
 	uint32_t cls = s->cls;
 	struct sa_bin *b = &sa_tc.bins[cls];
-	if (unlikely(b->count >= b->max || s->shard != sa_tc.shard)) {
-		sa_free_slow(p, cls, s->shard);
+	if (unlikely(b->count >= b->max)) {
+		sa_free_slow(p, cls);
 		return;
 	}
 	sa_link_set(p, b->head);

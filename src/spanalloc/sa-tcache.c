@@ -139,24 +139,9 @@ static void sa_tc_register(struct sa_tcache *tc)
 		pthread_setspecific(sa_tc_key, tc);
 }
 
-/* Sends the remote objects of class cls back to their central lists. */
-static void sa_remote_flush(struct sa_tcache *tc, uint32_t cls)
-{
-	struct sa_remote_bin *r = &tc->remote[cls];
-	if (!r->count)
-		return;
-	void *h = r->head;
-	uint32_t n = r->count;
-	r->head = NULL;
-	r->count = 0;
-	tc->bins[cls].count -= n;
-	sa_central_flush(cls, h, n);
-}
-
 void sa_tc_flush_all(struct sa_tcache *tc)
 {
 	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
-		sa_remote_flush(tc, c);
 		struct sa_bin *b = &tc->bins[c];
 		if (b->count) {
 			void *h = b->head;
@@ -193,20 +178,14 @@ static void sa_tc_destructor(void *arg)
 	sa_publish_maybe();
 }
 
-/* Returns `n` objects of bin `b` (class `cls`) to the central lists: the
- * remote ones first, then from the head of the local list. */
+/* Returns the `n` objects at the head of bin `b` (class `cls`) to the
+ * central lists. */
 static void sa_bin_flush_head(struct sa_bin *b, uint32_t cls, uint32_t n)
 {
 	if (n > b->count)
 		n = b->count;
 	if (!n)
 		return;
-	struct sa_tcache *tc = &sa_tc;
-	uint32_t nr = tc->remote[cls].count;
-	sa_remote_flush(tc, cls);
-	if (n <= nr)
-		return;
-	n -= nr;
 	void *h = b->head;
 	void *cut = h;
 	for (uint32_t i = 1; i < n; i++)
@@ -292,8 +271,6 @@ void *sa_malloc_slow(uint32_t cls)
 		((void **)head)[1] = NULL;
 		return head;
 	}
-	/* remote objects go home before this thread takes new ones */
-	sa_remote_flush(tc, cls);
 	uint32_t want = sa_class_batch(cls);
 	if (want > b->max)
 		want = b->max;
@@ -315,9 +292,7 @@ pop:;
 	return o;
 }
 
-/* A free that does not fit the cache, or of an object from another shard's
- * span (`shard` is the span's). */
-void sa_free_slow(void *p, uint32_t cls, uint32_t shard)
+void sa_free_slow(void *p, uint32_t cls)
 {
 	struct sa_tcache *tc = &sa_tc;
 	void **o = p;
@@ -329,15 +304,8 @@ void sa_free_slow(void *p, uint32_t cls, uint32_t shard)
 		return;
 	}
 	struct sa_bin *b = &tc->bins[cls];
-	if (shard != tc->shard) {
-		struct sa_remote_bin *r = &tc->remote[cls];
-		sa_link_set(o, r->head);
-		r->head = o;
-		r->count++;
-	} else {
-		sa_link_set(o, b->head);
-		b->head = o;
-	}
+	sa_link_set(o, b->head);
+	b->head = o;
 	b->count++;
 	if (b->count <= b->max)
 		return;

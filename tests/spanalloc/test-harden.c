@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Hardening: free-list links are encoded (sa_link_set) on every path (thread
- * cache bins and their remote lists, span free lists in the central lists, cross-thread frees, a
+ * cache bins, span free lists in the central lists, cross-thread frees, a
  * fork child), decode back to valid objects of their class, and differ from
  * the raw pointer; a write into a freed object's link aborts the next
  * malloc that pops it with "corrupted free list" (in a child: stderr and
@@ -29,7 +29,6 @@ static const size_t sizes[] = { 16, 48, 64, 100, 256, 1000, 3000, 9000, 32768 };
 
 struct walk {
 	uint64_t objects;  /* free objects walked */
-	uint64_t remote;   /* of them on remote lists */
 	uint64_t bad;      /* a link that decodes to a non-object or another class */
 	uint64_t raw;      /* word 0 equal to the decoded next (not encoded) */
 	uint64_t count_off; /* list length differs from the recorded count */
@@ -45,14 +44,13 @@ static bool is_object_of(const void *p, uint32_t cls)
 	return off < s->limit && off % s->elem_size == 0;
 }
 
-/* Returns the length of the list (at most expect + 1). */
-static uint64_t walk_list_n(struct walk *w, void *head, uint32_t cls, uint64_t expect)
+static void walk_list(struct walk *w, void *head, uint32_t cls, uint64_t expect)
 {
 	uint64_t n = 0;
 	for (void *o = head; o && n <= expect; n++) {
 		if (!is_object_of(o, cls) || !sa_link_is_free(o)) {
 			w->bad++;
-			return n;
+			return;
 		}
 		void *next = sa_link_next(o);
 		if (*(void **)o == next)
@@ -60,26 +58,15 @@ static uint64_t walk_list_n(struct walk *w, void *head, uint32_t cls, uint64_t e
 		o = next;
 	}
 	w->objects += n;
-	return n;
-}
-
-static void walk_list(struct walk *w, void *head, uint32_t cls, uint64_t expect)
-{
-	if (walk_list_n(w, head, cls, expect) != expect)
+	if (n != expect)
 		w->count_off++;
 }
 
-/* The calling thread's bins (local and remote lists) and every span free
- * list of every shard. */
+/* The calling thread's bins and every span free list of every shard. */
 static void walk_all(struct walk *w)
 {
-	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
-		uint64_t nr = sa_tc.remote[c].count, n = sa_tc.bins[c].count;
-		w->remote += nr;
-		if (nr > n || walk_list_n(w, sa_tc.remote[c].head, c, nr) != nr ||
-		    walk_list_n(w, sa_tc.bins[c].head, c, n - nr) != n - nr)
-			w->count_off++;
-	}
+	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
+		walk_list(w, sa_tc.bins[c].head, c, sa_tc.bins[c].count);
 	for (uint32_t sh = 0; sh < SA_SHARDS; sh++)
 		for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
 			struct sa_central *ce = &sa_centrals[sh][c];
@@ -155,7 +142,6 @@ static void test_links_every_path(void **state)
 	assert_int_equal(pthread_join(t, &tw), 0);
 	struct walk *cw = tw;
 	assert_true(cw->objects > 0);
-	assert_true(cw->remote > 0);
 	assert_int_equal(cw->bad, 0);
 	assert_int_equal(cw->raw, 0);
 	assert_int_equal(cw->count_off, 0);
@@ -391,42 +377,6 @@ static void test_debug_reports_uaf(void **state)
 		fail_msg("clean debug run failed (status %#x), stderr '%s'", st, err);
 }
 
-/* ---- passive false sharing: a foreign object is not recycled locally ---- */
-
-static void *foreign_obj;
-static void *foreign_thread(void *arg)
-{
-	(void)arg;
-	uintptr_t r = 0;
-	sa_free(foreign_obj);
-	uint32_t cls = sa_size_to_class(8);
-	if (sa_tc.remote[cls].count != 1)
-		r |= 1;
-	void *mine = sa_malloc(8);
-	if (mine == foreign_obj)
-		r |= 2; /* the foreign object came straight back */
-	if (sa_tc.remote[cls].count != 0)
-		r |= 4; /* the refill did not send it home */
-	const struct sa_span *s = sa_span_of((uintptr_t)mine);
-	if (!s || s->shard != sa_tc.shard)
-		r |= 8;
-	sa_free(mine);
-	return (void *)r;
-}
-
-static void test_remote_free_goes_home(void **state)
-{
-	(void)state;
-	foreign_obj = sa_malloc(8);
-	void *neighbour = sa_malloc(8);
-	pthread_t t;
-	void *r;
-	assert_int_equal(pthread_create(&t, NULL, foreign_thread, NULL), 0);
-	assert_int_equal(pthread_join(t, &r), 0);
-	assert_int_equal((uintptr_t)r, 0);
-	sa_free(neighbour);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--debug-uaf") == 0)
@@ -437,7 +387,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_links_every_path),
 		cmocka_unit_test(test_corrupt_link_aborts),
 		cmocka_unit_test(test_debug_reports_uaf),
-		cmocka_unit_test(test_remote_free_goes_home),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
