@@ -377,6 +377,49 @@ static void test_debug_reports_uaf(void **state)
 		fail_msg("clean debug run failed (status %#x), stderr '%s'", st, err);
 }
 
+/* ---- passive false sharing: a new thread's first free of a foreign
+ * object does not become its cache's first object ---- */
+
+static void *foreign_obj;
+static uint32_t foreign_nalloc_before;
+static void *foreign_thread(void *arg)
+{
+	(void)arg;
+	uintptr_t r = 0;
+	const struct sa_span *fs = sa_span_of((uintptr_t)foreign_obj);
+	foreign_nalloc_before = fs->nalloc;
+	sa_free(foreign_obj); /* this thread's first free */
+	if (fs->shard == sa_tc.shard)
+		r |= 1; /* not foreign after all: the test proves nothing */
+	if (fs->nalloc != foreign_nalloc_before - 1)
+		r |= 2; /* not back on its span's free list */
+	void *mine = sa_malloc(8);
+	if (mine == foreign_obj)
+		r |= 4; /* the foreign object came straight back */
+	const struct sa_span *s = sa_span_of((uintptr_t)mine);
+	if (!s || s->shard != sa_tc.shard)
+		r |= 8;
+	/* later frees of the class are cached as usual */
+	uint32_t before = sa_tc.bins[sa_size_to_class(8)].count;
+	sa_free(mine);
+	if (sa_tc.bins[sa_size_to_class(8)].count != before + 1)
+		r |= 16;
+	return (void *)r;
+}
+
+static void test_first_foreign_free_goes_home(void **state)
+{
+	(void)state;
+	foreign_obj = sa_malloc(8);
+	void *neighbour = sa_malloc(8); /* keeps the span in use */
+	pthread_t t;
+	void *r;
+	assert_int_equal(pthread_create(&t, NULL, foreign_thread, NULL), 0);
+	assert_int_equal(pthread_join(t, &r), 0);
+	assert_int_equal((uintptr_t)r, 0);
+	sa_free(neighbour);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--debug-uaf") == 0)
@@ -387,6 +430,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_links_every_path),
 		cmocka_unit_test(test_corrupt_link_aborts),
 		cmocka_unit_test(test_debug_reports_uaf),
+		cmocka_unit_test(test_first_foreign_free_goes_home),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
