@@ -100,7 +100,7 @@ uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **headp, uint32_t 
 	return got;
 }
 
-void sa_central_flush(uint32_t cls, void *head, uint32_t n)
+void *sa_central_flush(uint32_t cls, void *head, uint32_t n)
 {
 	struct sa_span *release = NULL;
 	struct sa_central *c = NULL;
@@ -141,6 +141,7 @@ void sa_central_flush(uint32_t cls, void *head, uint32_t n)
 		__atomic_store_n(&s->cls, 0, __ATOMIC_RELAXED);
 		sa_heap_free(s);
 	}
+	return head;
 }
 
 void sa_central_release_empty(void)

@@ -290,7 +290,9 @@ extern uint64_t sa_dead_nmalloc[SA_NUM_CLASSES] SA_HIDDEN;
 extern uint64_t sa_orphaned[SA_NUM_CLASSES] SA_HIDDEN;
 /* Returns a list of up to `want` objects (encoded links) in *head. */
 SA_HIDDEN uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **head, uint32_t want);
-SA_HIDDEN void sa_central_flush(uint32_t cls, void *head, uint32_t n);
+/* Returns the first `n` objects of the list `head` to their spans; returns
+ * the rest of the list (each link is decoded once, here). */
+SA_HIDDEN void *sa_central_flush(uint32_t cls, void *head, uint32_t n);
 /* Returns empty spans of every class to the page heap. */
 SA_HIDDEN void sa_central_release_empty(void);
 

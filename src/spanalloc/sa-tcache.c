@@ -186,14 +186,8 @@ static void sa_bin_flush_head(struct sa_bin *b, uint32_t cls, uint32_t n)
 		n = b->count;
 	if (!n)
 		return;
-	void *h = b->head;
-	void *cut = h;
-	for (uint32_t i = 1; i < n; i++)
-		cut = sa_link_next(cut);
-	b->head = sa_link_next(cut);
+	b->head = sa_central_flush(cls, b->head, n);
 	b->count -= n;
-	sa_link_set(cut, NULL);
-	sa_central_flush(cls, h, n);
 }
 
 /*
