@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# Generates sa-sizeclass-table.h (run by hand; the output is checked in and
+# Generates sa-sizeclass-table.h (run by hand; the output is checked in,
+# tests/spanalloc/test_sizeclass_generated.py checks it is this output, and
 # its invariants are re-checked by tests/spanalloc/test-sizeclass.c).
 #
 # Rules (bytes):

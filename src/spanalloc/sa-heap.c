@@ -107,6 +107,7 @@ static void sa_insert_free(struct sa_span *s, uint64_t now)
 		sa_meta_span_delete(n);
 	}
 	s->idle_since_ms = now;
+	SA_ASSERT(s->nreleased <= s->npages, s); /* FREE: released pages of the run */
 	sa_freelist_push(s);
 }
 
@@ -373,6 +374,10 @@ void sa_heap_free(struct sa_span *s)
 {
 	sa_lock(&sa_heap_lock);
 	uint64_t now = sa_now_ms();
+	/* an in-use span whose every page maps to it (page map invariants) */
+	SA_ASSERT(s->state != SA_SPAN_FREE && s->npages > 0 && sa_hc.inuse_pages >= s->npages, s);
+	SA_ASSERT(sa_span_of(s->base) == s &&
+		  sa_span_of(s->base + (((uintptr_t)s->npages - 1) << SA_PAGE_SHIFT)) == s, s);
 	sa_hc.inuse_pages -= s->npages;
 	if (s->state == SA_SPAN_LARGE) {
 		if (s->prev)

@@ -243,6 +243,16 @@ static inline void *sa_malloc_inline(size_t n)
 
 SA_HIDDEN __attribute__((noreturn)) void sa_die(const char *what, const void *p);
 
+/* Internal invariants (the ones the comments state), checked where the
+ * build says so: meson -Dspanalloc_asserts (auto: every build type but
+ * release, so the test build checks them) defines SA_ASSERTS. A failed one
+ * aborts through sa_die, which never allocates. Not on the fast paths. */
+#ifdef SA_ASSERTS
+#define SA_ASSERT(cond, p) ((cond) ? (void)0 : sa_die("assertion failed: " #cond, (p)))
+#else
+#define SA_ASSERT(cond, p) ((void)0)
+#endif
+
 static inline void sa_free_inline(void *p)
 {
 	if (unlikely(!p))

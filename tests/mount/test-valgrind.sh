@@ -40,7 +40,8 @@ m = mmap.mmap(fd, 1 << 18); m[:] = os.urandom(1 << 18); time.sleep(60)' &
   grep -q '^spanalloc ' "$mnt/${heap_pids[0]}/heap/allocator"
   grep -q '^invalid: ' "$mnt/${heap_pids[1]}/heap/allocator"
 fi
-sleep 30 & short=$!
+# killed below; long enough to outlive a round under valgrind on a loaded machine
+sleep 600 & short=$!
 for round in 1 2; do
   # the demo heap: every command, a refused one, a foreign writer
   for c in 'alloc 2000 1000' 'free 50%' scavenge pressure touch 'mode dontneed' \
@@ -63,7 +64,7 @@ for round in 1 2; do
   kill "$short"; wait "$short" 2>/dev/null || true
   cat <&3 >/dev/null; exec 3<&-
   cat "$mnt/$short/pss" 2>/dev/null && exit 1
-  sleep 30 & short=$!
+  sleep 600 & short=$!
 done
 kill "$short" "${heap_pids[@]}"
 # close() does not wait for FUSE's RELEASE: give the last ones time to arrive

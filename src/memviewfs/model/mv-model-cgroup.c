@@ -46,14 +46,6 @@ path_is_within(const char *path, const char *prefix)
   return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-static gboolean
-list_has(const char *list, gsize len, const char *word)
-{
-  g_autofree char *copy = g_strndup(list, len);
-  g_auto(GStrv) items = g_strsplit(copy, ",", -1);
-  return g_strv_contains((const char *const *)items, word);
-}
-
 typedef struct {
   MvCgroupVersion version;
   const char *cgroup_path;
@@ -72,7 +64,7 @@ consider_mount(const MvMountinfoEntry *e, gpointer user_data)
       return TRUE;
   } else {
     if (!(e->fstype_len == 6 && memcmp(e->fstype, "cgroup", 6) == 0) ||
-        !list_has(e->super_options, e->super_options_len, "memory"))
+        !mv_list_contains(e->super_options, e->super_options_len, "memory"))
       return TRUE;
   }
   if (!mv_mountinfo_unescape(e->root, e->root_len, root, sizeof root) ||
@@ -210,6 +202,8 @@ read_effective_limit(MvCgroup *cg, const char *root)
 
 typedef struct {
   const char *const *keys;
+  int n_keys;
+  int hint;
   guint64 *values;
   guint64 found; /* bit per key */
 } StatPick;
@@ -218,16 +212,16 @@ static gboolean
 pick_stat(const char *key, gsize key_len, guint64 value, gpointer user_data)
 {
   StatPick *p = user_data;
-  for (int i = 0; p->keys[i] != NULL; i++) {
-    if (strlen(p->keys[i]) == key_len && memcmp(p->keys[i], key, key_len) == 0) {
-      p->values[i] = value;
-      p->found |= G_GUINT64_CONSTANT(1) << i;
-    }
+  int i = mv_key_lookup(p->keys, p->n_keys, key, key_len, &p->hint);
+
+  if (i >= 0) {
+    p->values[i] = value;
+    p->found |= G_GUINT64_CONSTANT(1) << i;
   }
   return TRUE;
 }
 
-#define FOUND(pick, i) (((pick).found >> (i)) & 1)
+#define FOUND(pick, i) MV_FIELD_PRESENT((pick).found, (i))
 
 static void
 read_stat(MvCgroup *cg, const char *root)
@@ -240,7 +234,9 @@ read_stat(MvCgroup *cg, const char *root)
   enum { ANON, FILE_, SHMEM, KERNEL, INACTIVE_FILE, ACTIVE_FILE, SLAB_RECLAIMABLE };
   gboolean v2 = cg->location.version == MV_CGROUP_V2;
   guint64 values[7] = { 0 };
-  StatPick pick = { v2 ? v2_keys : v1_keys, values, 0 };
+  StatPick pick = { v2 ? v2_keys : v1_keys, G_N_ELEMENTS(v2_keys) - 1, 0, values, 0 };
+
+  G_STATIC_ASSERT(G_N_ELEMENTS(v1_keys) == G_N_ELEMENTS(v2_keys));
   g_autoptr(GString) text = g_string_new(NULL);
 
   if (!read_cgroup_file(root, cg->location.dir, "memory.stat", text) ||

@@ -7,24 +7,6 @@
 
 #include <string.h>
 
-/* TRUE when the comma-separated @list contains @word. */
-static gboolean
-list_contains(const char *list, gsize len, const char *word)
-{
-  gsize start = 0;
-
-  while (start <= len) {
-    const char *comma = memchr(list + start, ',', len - start);
-    gsize end = comma != NULL ? (gsize)(comma - list) : len;
-    if (mv_span_equal(list + start, end - start, word))
-      return TRUE;
-    if (comma == NULL)
-      break;
-    start = end + 1;
-  }
-  return FALSE;
-}
-
 static gboolean
 copy_path(const char *p, gsize len, char *path_out, gsize path_size, GError **error)
 {
@@ -78,7 +60,7 @@ mv_proc_cgroup_parse(const char *text, gsize len, MvCgroupVersion *version_out, 
     if (id == 0 && controllers_len == 0) {
       v2_path = path;
       v2_len = path_len;
-    } else if (list_contains(controllers, controllers_len, "memory")) {
+    } else if (mv_list_contains(controllers, controllers_len, "memory")) {
       /* a v1 memory hierarchy wins over v2: on a hybrid host the memory
        * controller can only be in one of them, and if it is in v1 the v2
        * tree has no memory files */

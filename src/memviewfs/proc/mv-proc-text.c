@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "mv-proc-text.h"
+#include "mv-proc.h"
 
 #include <string.h>
 
@@ -155,4 +156,21 @@ mv_key_lookup(const char *const *keys, int n_keys, const char *key, gsize key_le
     }
   }
   return -1;
+}
+
+gboolean
+mv_list_contains(const char *list, gsize len, const char *word)
+{
+  gsize start = 0;
+
+  while (start <= len) {
+    const char *comma = memchr(list + start, ',', len - start);
+    gsize end = comma != NULL ? (gsize)(comma - list) : len;
+    if (mv_span_equal(list + start, end - start, word))
+      return TRUE;
+    if (comma == NULL)
+      break;
+    start = end + 1;
+  }
+  return FALSE;
 }

@@ -57,9 +57,7 @@ MvKbLineResult mv_kb_line_split(const char *line, gsize line_len, const char **k
 /* kB -> bytes; FALSE when the product overflows 64 bits. */
 gboolean mv_kb_to_bytes(guint64 kb, guint64 *bytes);
 
-/* Finds @key among @n_keys NUL-terminated @keys, starting the search at
- * *hint (the kernel prints fields in a fixed order, so the next key is
- * usually the one after the last): index or -1. *hint moves past a hit. */
-int mv_key_lookup(const char *const *keys, int n_keys, const char *key, gsize key_len, int *hint);
+/* mv_key_lookup and mv_list_contains are in mv-proc.h (the models use them
+ * too). */
 
 G_END_DECLS

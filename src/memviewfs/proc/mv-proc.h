@@ -23,6 +23,18 @@ G_BEGIN_DECLS
  * the one spelling of "the kernel printed this field". */
 #define MV_FIELD_PRESENT(present, index) ((((guint64)(present) >> (index)) & 1) != 0)
 
+/* ---- words and keys ---------------------------------------------------- */
+
+/* Finds @key (@key_len bytes, not NUL-terminated) among @n_keys
+ * NUL-terminated @keys, starting the search at *hint (the kernel prints
+ * fields in a fixed order, so the next key is usually the one after the
+ * last): index or -1. *hint moves past a hit. */
+int mv_key_lookup(const char *const *keys, int n_keys, const char *key, gsize key_len, int *hint);
+
+/* TRUE when the comma-separated @list (@len bytes) contains @word (mount
+ * options, cgroup controllers). */
+gboolean mv_list_contains(const char *list, gsize len, const char *word);
+
 /* ---- reading files from /proc ------------------------------------------ */
 
 /* Reads the whole of @path into @out (replacing its contents) with

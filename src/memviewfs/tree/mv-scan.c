@@ -14,7 +14,13 @@ typedef struct {
   const MvReader *reader; /* NULL: read as the daemon */
   MvScanFlags flags;
   gint next;           /* next row index to take, atomically */
+  GMutex lock;
+  GCond done;
+  guint running;       /* pool workers still on this job (under lock) */
 } ScanJob;
+
+/* Most scan workers besides the calling thread (see mv_scan_processes). */
+#define MAX_POOL_WORKERS 15
 
 /* Makes this thread read @pid the way the reader must (switching
  * credentials only when that changes). FALSE when /proc hides the process
@@ -102,6 +108,41 @@ scan_worker(gpointer user_data)
   return NULL;
 }
 
+/* A pool thread's share of a job: then tells the caller it is done. */
+static void
+pool_run(gpointer data, gpointer user_data)
+{
+  ScanJob *job = data;
+
+  scan_worker(job);
+  g_mutex_lock(&job->lock);
+  job->running--;
+  g_cond_signal(&job->done);
+  g_mutex_unlock(&job->lock);
+}
+
+/* One pool for the daemon's life, shared by every scan: its threads start
+ * once, not per open. Several opens of processes at once queue their shares;
+ * each caller also works through its own rows, so a scan finishes even
+ * while the pool is busy with another (its queued shares then find nothing
+ * left to do). */
+static GThreadPool *
+scan_pool(void)
+{
+  static GThreadPool *pool;
+  static gsize made_once;
+
+  if (g_once_init_enter(&made_once)) {
+    guint n = MIN(2 * g_get_num_processors(), MAX_POOL_WORKERS + 1) - 1;
+    /* exclusive: its threads start now and stay (NULL when none could
+     * start: the caller then scans alone) */
+    GThreadPool *made = n > 0 ? g_thread_pool_new(pool_run, NULL, (gint) n, TRUE, NULL) : NULL;
+    pool = made;
+    g_once_init_leave(&made_once, 1);
+  }
+  return pool;
+}
+
 static void
 collect_pid(pid_t pid, gpointer user_data)
 {
@@ -115,9 +156,8 @@ mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
   g_autoptr(GArray) rows = g_array_sized_new(FALSE, TRUE, sizeof(MvScanRow), 512);
   g_autoptr(GArray) present = NULL;
   GArray *result;
-  GThread *threads[16];
   guint n_threads;
-  ScanJob job;
+  ScanJob job = { 0 };
   MvReaderScope scope;
   const MvReader *reader;
 
@@ -135,18 +175,30 @@ mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
 
   present = g_array_sized_new(FALSE, TRUE, sizeof(gboolean), rows->len);
   g_array_set_size(present, rows->len);
-  job = (ScanJob) { rows, present, reader, flags, 0 };
+  job.rows = rows;
+  job.present = present;
+  job.reader = reader;
+  job.flags = flags;
+  g_mutex_init(&job.lock);
+  g_cond_init(&job.done);
   /* Two workers per CPU (this thread is one), none for a handful of pids:
    * the kernel's smaps walk sleeps now and then (mmap_lock, cond_resched),
    * and measured on 2 vCPUs with ~370 processes the scan takes 13 ms with
    * four threads against 22 ms with two (bench/run-memviewfs-bench). */
-  n_threads = MIN(2 * g_get_num_processors(), G_N_ELEMENTS(threads) + 1) - 1;
+  n_threads = MIN(2 * g_get_num_processors(), MAX_POOL_WORKERS + 1) - 1;
   n_threads = MIN(n_threads, rows->len / 32);
+  if (n_threads > 0 && scan_pool() == NULL)
+    n_threads = 0;
+  job.running = n_threads;
   for (guint i = 0; i < n_threads; i++)
-    threads[i] = g_thread_new("mv-scan", scan_worker, &job);
+    g_thread_pool_push(scan_pool(), &job, NULL);
   scan_worker(&job);
-  for (guint i = 0; i < n_threads; i++)
-    g_thread_join(threads[i]);
+  g_mutex_lock(&job.lock);
+  while (job.running > 0)
+    g_cond_wait(&job.done, &job.lock);
+  g_mutex_unlock(&job.lock);
+  g_mutex_clear(&job.lock);
+  g_cond_clear(&job.done);
 
   result = g_array_sized_new(FALSE, FALSE, sizeof(MvScanRow), rows->len);
   for (guint i = 0; i < rows->len; i++)
