@@ -7,10 +7,11 @@
 #include <glib.h>
 #include <stdint.h>
 
-/* The directory of the fixtures (set by meson). */
-#ifndef MV_FIXTURE_DIR
-#error "MV_FIXTURE_DIR must be defined"
-#endif
+/* The directory of the fixtures, relative to the working directory: meson
+ * runs the unit tests in tests/unit/ (workdir), so the fixtures are found
+ * next to the tests, not through a path compiled in. By hand:
+ *   cd tests/unit && ../../build/tests/unit/test-proc-pid */
+#define MV_FIXTURE_DIR "fixtures"
 
 /* A fixture's bytes in a buffer of exactly its size (malloc, NOT
  * NUL-terminated: ASan catches a parser reading past the end). */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "mv-proc-pagemap.h"
+#include "mv-proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,9 +13,9 @@ mv_pagemap_open(pid_t pid, GError **error)
   char path[48];
   int fd;
 
-  g_snprintf(path, sizeof path, "/proc/%ld/pagemap", (long) pid);
+  mv_proc_pid_path(path, sizeof path, pid, "pagemap");
   do
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = openat(mv_proc_root_fd(), path, O_RDONLY | O_CLOEXEC);
   while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     int saved = errno;

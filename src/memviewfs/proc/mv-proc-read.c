@@ -15,11 +15,17 @@
 gboolean
 mv_read_file(const char *path, GString *out, GError **error)
 {
+  return mv_read_file_at(AT_FDCWD, path, out, error);
+}
+
+gboolean
+mv_read_file_at(int dirfd, const char *path, GString *out, GError **error)
+{
   int fd;
 
   g_string_truncate(out, 0);
   do
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     int saved = errno;
@@ -48,14 +54,63 @@ mv_read_file(const char *path, GString *out, GError **error)
   return TRUE;
 }
 
+/* The /proc root: an O_PATH directory fd, opened once. */
+static int proc_root_fd = -1;
+static char *proc_root_path;
+
+gboolean
+mv_proc_set_root(const char *dir, GError **error)
+{
+  int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0) {
+    int saved = errno;
+    return mv_set_errno(error, saved, "open %s: %s", dir, g_strerror(saved));
+  }
+  if (proc_root_fd >= 0)
+    close(proc_root_fd);
+  proc_root_fd = fd;
+  g_free(proc_root_path);
+  proc_root_path = g_strdup(dir);
+  return TRUE;
+}
+
+int
+mv_proc_root_fd(void)
+{
+  static gsize opened;
+
+  if (g_once_init_enter(&opened)) {
+    if (proc_root_fd < 0 && !mv_proc_set_root("/proc", NULL))
+      proc_root_path = g_strdup("/proc"); /* reads fail as they would */
+    g_once_init_leave(&opened, 1);
+  }
+  return proc_root_fd;
+}
+
+const char *
+mv_proc_root_path(void)
+{
+  mv_proc_root_fd();
+  return proc_root_path;
+}
+
+gboolean
+mv_proc_pid_path(char *buf, gsize size, pid_t pid, const char *name)
+{
+  int n = name != NULL ? g_snprintf(buf, size, "%ld/%s", (long)pid, name)
+                       : g_snprintf(buf, size, "%ld", (long)pid);
+  return n >= 0 && (gsize)n < size;
+}
+
 gboolean
 mv_proc_read(pid_t pid, const char *name, GString *out, GError **error)
 {
   char path[64 + 256];
 
-  if (g_snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, name) >= (int)sizeof path) {
+  if (!mv_proc_pid_path(path, sizeof path, pid, name)) {
     g_string_truncate(out, 0);
     return mv_set_errno(error, ENAMETOOLONG, "/proc/%ld/%s: name too long", (long)pid, name);
   }
-  return mv_read_file(path, out, error);
+  return mv_read_file_at(mv_proc_root_fd(), path, out, error);
 }

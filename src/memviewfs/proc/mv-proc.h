@@ -43,8 +43,24 @@ gboolean mv_list_contains(const char *list, gsize len, const char *word);
  * means. */
 gboolean mv_read_file(const char *path, GString *out, GError **error);
 
-/* mv_read_file("/proc/<pid>/<name>"). A pid whose process has gone answers
- * ENOENT; the kernel's ESRCH (process exited after open) is kept as ESRCH. */
+/* mv_read_file() of @relpath under the directory @dirfd (openat). */
+gboolean mv_read_file_at(int dirfd, const char *relpath, GString *out, GError **error);
+
+/* The /proc root: every read of /proc goes through this one directory (an
+ * fd, used with openat), "/proc" unless mv_proc_set_root() chose another
+ * (a fixture tree in tests; later a container's /proc). Set it before the
+ * first read; not thread-safe against reads in flight. */
+gboolean mv_proc_set_root(const char *dir, GError **error);
+int mv_proc_root_fd(void);
+const char *mv_proc_root_path(void);
+
+/* "<pid>/<name>" (or "<pid>" when @name is NULL) relative to the /proc
+ * root, in @buf: FALSE when it does not fit. */
+gboolean mv_proc_pid_path(char *buf, gsize size, pid_t pid, const char *name);
+
+/* mv_read_file_at(root, "<pid>/<name>"). A pid whose process has gone
+ * answers ENOENT; the kernel's ESRCH (process exited after open) is kept as
+ * ESRCH. */
 gboolean mv_proc_read(pid_t pid, const char *name, GString *out, GError **error);
 
 /* ---- /proc/<pid>/smaps and smaps_rollup -------------------------------- */

@@ -82,8 +82,8 @@ namespace_id(pid_t pid, MvNamespaceId *id)
   char path[48];
   struct stat st;
 
-  g_snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
-  if (stat(path, &st) != 0)
+  mv_proc_pid_path(path, sizeof path, pid, "ns/user");
+  if (fstatat(mv_proc_root_fd(), path, &st, 0) != 0)
     return FALSE;
   id->dev = st.st_dev;
   id->ino = st.st_ino;
@@ -286,8 +286,8 @@ in_thread_group(pid_t tgid, pid_t pid)
 
   if (pid == tgid)
     return TRUE;
-  g_snprintf(task_path, sizeof task_path, "/proc/%d/task/%d", (int) tgid, (int) pid);
-  return access(task_path, F_OK) == 0;
+  g_snprintf(task_path, sizeof task_path, "%d/task/%d", (int) tgid, (int) pid);
+  return faccessat(mv_proc_root_fd(), task_path, F_OK, 0) == 0;
 }
 
 pid_t
@@ -323,8 +323,8 @@ reader_capable_over(const MvReader *reader, pid_t pid, int cap)
   int fd;
   gboolean capable = FALSE;
 
-  g_snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  mv_proc_pid_path(path, sizeof path, pid, "ns/user");
+  fd = openat(mv_proc_root_fd(), path, O_RDONLY | O_CLOEXEC);
   while (fd >= 0) {
     struct stat st;
     int parent;
@@ -369,8 +369,8 @@ target_dumpable(pid_t pid, const MvStatus *target, gboolean target_ns_is_daemons
 
   if (in_thread_group(getpid(), pid))
     return prctl(PR_GET_DUMPABLE) == 1;
-  g_snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
-  if (stat(path, &st) != 0)
+  mv_proc_pid_path(path, sizeof path, pid, "status");
+  if (fstatat(mv_proc_root_fd(), path, &st, 0) != 0)
     return FALSE;
   if (st.st_uid != target->uid[1] || st.st_gid != target->gid[1])
     return FALSE;
@@ -418,8 +418,8 @@ load_proc_mount_options(MvProcMountOptions *options)
 {
   g_autoptr(GString) text = g_string_sized_new(4096);
 
-  return mv_read_file("/proc/self/mountinfo", text, NULL) &&
-         mv_mountinfo_parse_proc_options(text->str, text->len, "/proc", options, NULL);
+  return mv_read_file_at(mv_proc_root_fd(), "self/mountinfo", text, NULL) &&
+         mv_mountinfo_parse_proc_options(text->str, text->len, mv_proc_root_path(), options, NULL);
 }
 
 /* Is @pid a thread of process @tgid? @pid_is_process: it came from a

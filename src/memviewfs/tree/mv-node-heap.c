@@ -75,8 +75,8 @@ read_segment(pid_t pid, struct sa_stats_segment_copy *copy, SegmentOutcome *outc
     *outcome = SEGMENT_OK;
     return TRUE;
   }
-  g_snprintf(proc_dir, sizeof proc_dir, "/proc/%d", (int) pid);
-  if (err == ESRCH || access(proc_dir, F_OK) != 0)
+  mv_proc_pid_path(proc_dir, sizeof proc_dir, pid, NULL);
+  if (err == ESRCH || faccessat(mv_proc_root_fd(), proc_dir, F_OK, 0) != 0)
     return mv_set_errno(error, ENOENT, "process %d has gone", (int) pid);
   if (err == ENOENT) {
     *outcome = SEGMENT_NONE;

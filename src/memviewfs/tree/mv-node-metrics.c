@@ -195,7 +195,7 @@ render_prom(const MvContext *ctx, const MvNode *node, GString *out, GError **err
   g_autoptr(GArray) rows = mv_scan_processes(ctx, MV_SCAN_SMAPS, error);
   g_autofree MvSystem *system = g_new0(MvSystem, 1);
 
-  if (rows == NULL || !mv_system_read(system, "/proc", error))
+  if (rows == NULL || !mv_system_read(system, mv_proc_root_path(), error))
     return FALSE;
   append_processes(out, rows);
   append_allocators(out, rows);

@@ -27,12 +27,12 @@ lookup_pid(const MvNode *dir, const char *name, MvContext *ctx, const MvNode **c
 
   if (!mv_parse_pid_name(name, &pid))
     return TRUE; /* not a pid: ENOENT from the caller */
-  g_snprintf(proc_dir, sizeof proc_dir, "/proc/%d", (int) pid);
+  mv_proc_pid_path(proc_dir, sizeof proc_dir, pid, NULL);
   /* Like /proc, a thread id resolves too (it shares the address space);
    * looked up as the reader, so that a pid hidepid= hides is ENOENT. */
   if (!mv_tree_enter_as_reader(ctx, pid, MV_ACCESS_ANY, &scope, error))
     return FALSE;
-  if (stat(proc_dir, &st) != 0)
+  if (fstatat(mv_proc_root_fd(), proc_dir, &st, 0) != 0)
     errnum = errno;
   mv_reader_leave(&scope);
   if (errnum != 0)

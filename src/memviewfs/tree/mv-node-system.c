@@ -14,7 +14,7 @@ load_free(MvFree *free_values, GError **error)
   g_autoptr(GString) text = g_string_sized_new(4096);
   MvMeminfo meminfo;
 
-  return mv_read_file("/proc/meminfo", text, error) &&
+  return mv_read_file_at(mv_proc_root_fd(), "meminfo", text, error) &&
          mv_meminfo_parse(text->str, text->len, &meminfo, error) &&
          mv_free_from_meminfo(&meminfo, free_values, error);
 }
@@ -24,7 +24,7 @@ load_system(GError **error)
 {
   g_autofree MvSystem *system = g_new0(MvSystem, 1);
 
-  if (!mv_system_read(system, "/proc", error))
+  if (!mv_system_read(system, mv_proc_root_path(), error))
     return NULL;
   return g_steal_pointer(&system);
 }

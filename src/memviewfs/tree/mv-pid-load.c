@@ -10,8 +10,8 @@ mv_pid_pin(pid_t pid)
 {
   char path[32];
 
-  g_snprintf(path, sizeof path, "/proc/%d", (int) pid);
-  return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  mv_proc_pid_path(path, sizeof path, pid, NULL);
+  return openat(mv_proc_root_fd(), path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 gboolean

@@ -2,6 +2,7 @@
 #include "mv-pids.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,8 +49,8 @@ mv_add_reader_pid(const MvContext *ctx, GArray *pids)
   for (guint i = 0; i < pids->len; i++)
     if (g_array_index(pids, pid_t, i) == tgid)
       return;
-  g_snprintf(proc_dir, sizeof proc_dir, "/proc/%d", (int) tgid);
-  if (access(proc_dir, F_OK) != 0)
+  mv_proc_pid_path(proc_dir, sizeof proc_dir, tgid, NULL);
+  if (faccessat(mv_proc_root_fd(), proc_dir, F_OK, 0) != 0)
     return;
   g_array_append_val(pids, tgid);
   g_array_sort(pids, compare_pids);
@@ -58,11 +59,15 @@ mv_add_reader_pid(const MvContext *ctx, GArray *pids)
 void
 mv_foreach_pid(void (*func)(pid_t pid, gpointer user_data), gpointer user_data)
 {
-  DIR *proc = opendir("/proc");
+  int fd = openat(mv_proc_root_fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *proc = fd >= 0 ? fdopendir(fd) : NULL;
   struct dirent *entry;
 
-  if (proc == NULL)
+  if (proc == NULL) {
+    if (fd >= 0)
+      close(fd);
     return;
+  }
   while ((entry = readdir(proc)) != NULL) {
     pid_t pid;
     if (mv_parse_pid_name(entry->d_name, &pid))

@@ -72,12 +72,12 @@ mv_tree_stat(const MvNode *node, const MvContext *ctx, struct stat *st, GError *
     MvReaderScope scope;
     int errnum = 0;
 
-    g_snprintf(proc_path, sizeof proc_path,
-               node->type == MV_NODE_DIR ? "/proc/%d" : "/proc/%d/status", (int) ctx->pid);
+    mv_proc_pid_path(proc_path, sizeof proc_path, ctx->pid,
+                     node->type == MV_NODE_DIR ? NULL : "status");
     /* As the reader: hidepid= hides (ENOENT) or refuses (EPERM) as /proc. */
     if (!mv_tree_enter_as_reader(ctx, ctx->pid, MV_ACCESS_ANY, &scope, error))
       return FALSE;
-    if (stat(proc_path, &proc_st) != 0)
+    if (fstatat(mv_proc_root_fd(), proc_path, &proc_st, 0) != 0)
       errnum = errno;
     mv_reader_leave(&scope);
     if (errnum != 0)
@@ -174,7 +174,7 @@ mv_tree_check_truncate(const MvNode *node, const MvContext *ctx, GError **error)
       return mv_set_errno(error, EACCES, "%s: O_TRUNC needs write permission", node->name);
     return TRUE;
   }
-  g_snprintf(path, sizeof path, "/proc/%d/%s", (int) ctx->pid, node->proc_source);
+  mv_proc_pid_path(path, sizeof path, ctx->pid, node->proc_source);
   if (!mv_tree_enter_as_reader(ctx, ctx->pid, node->access, &scope, error))
     return FALSE;
   if (!scope.switched) {
@@ -182,7 +182,7 @@ mv_tree_check_truncate(const MvNode *node, const MvContext *ctx, GError **error)
      * user namespace): the write permission the source's mode gives */
     struct stat st;
 
-    if (stat(path, &st) != 0)
+    if (fstatat(mv_proc_root_fd(), path, &st, 0) != 0)
       return mv_set_errno(error, ENOENT, "process %d has gone", (int) ctx->pid);
     if (!mv_reader_may_write(reader, &st))
       return mv_set_errno(error, EACCES, "%s: O_TRUNC needs write permission", node->name);
@@ -191,7 +191,7 @@ mv_tree_check_truncate(const MvNode *node, const MvContext *ctx, GError **error)
   /* /proc's answer to the same open: EACCES without write permission,
    * and more (ESRCH for a kernel thread's smaps_rollup, EACCES for some
    * processes even for root). Truncating a /proc file changes nothing. */
-  fd = open(path, O_RDONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+  fd = openat(mv_proc_root_fd(), path, O_RDONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     errnum = errno;
   else
