@@ -14,6 +14,14 @@
  * or a free of a pointer not owned by spanalloc aborts the process with a
  * message on stderr.
  *
+ * Hardening: free-list links are encoded with two per-process random
+ * secrets and the object's address (like glibc's safe-linking and
+ * mimalloc's encoded free lists) and carry a check word; a malloc that pops
+ * an object whose link was overwritten (a use-after-free write) aborts with
+ * "spanalloc: malloc(): corrupted free list (a write to a freed object):
+ * object 0x..., size class N (M bytes)" instead of returning an address of
+ * the writer's choosing.
+ *
  * Environment: SPANALLOC_MADV=free|dontneed selects the release mode
  * (default free); SPANALLOC_SCAVENGE_MS=<ms> sets the idle delay after which
  * a free page-heap run is released at the next page-heap operation (default
@@ -27,6 +35,11 @@
  * namespace refuse: libspanalloc-malloc wraps both to stop the thread for
  * the call; a program linking libspanalloc that needs them sets
  * SPANALLOC_BACKGROUND=0.
+ * SPANALLOC_DEBUG=1 turns the thread caches off, fills every freed small
+ * object after its first 16 bytes with 0xa5 and checks those bytes when the
+ * object is handed out again: a use-after-free write aborts with
+ * "spanalloc: use-after-free write detected: object 0x..., size class N
+ * (M bytes), byte offset K" (slower; for finding bugs).
  *
  * Libraries: libspanalloc (this API; pkg-config spanalloc) leaves the
  * program's malloc alone; libspanalloc-malloc (pkg-config spanalloc-malloc,

@@ -56,7 +56,6 @@ static struct sa_span *sa_span_new_small(uint32_t shard, uint32_t cls)
 uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **headp, uint32_t want)
 {
 	struct sa_central *c = &sa_centrals[shard][cls];
-	const uint64_t key = sa_free_key;
 	void *head = NULL;
 	uint32_t got = 0;
 	sa_lock(&c->lock);
@@ -73,19 +72,19 @@ uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **headp, uint32_t 
 			continue;
 		}
 		while (got < want && s->freelist) {
-			void **o = s->freelist;
-			s->freelist = o[0];
-			o[0] = head;
-			o[1] = (void *)(uintptr_t)key;
+			void *o = s->freelist;
+			s->freelist = sa_link_next(o);
+			if (unlikely(sa_debug))
+				sa_debug_check(o, s->elem_size);
+			sa_link_set(o, head);
 			head = o;
 			got++;
 			s->nalloc++;
 		}
 		while (got < want && s->nbump < s->nobjs) {
-			void **o = (void **)(s->base + (uintptr_t)s->nbump * s->elem_size);
+			void *o = (void *)(s->base + (uintptr_t)s->nbump * s->elem_size);
 			s->nbump++;
-			o[0] = head;
-			o[1] = (void *)(uintptr_t)key;
+			sa_link_set(o, head);
 			head = o;
 			got++;
 			s->nalloc++;
@@ -101,13 +100,13 @@ uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **headp, uint32_t 
 	return got;
 }
 
-void sa_central_flush(uint32_t cls, void *head, uint32_t n)
+void *sa_central_flush(uint32_t cls, void *head, uint32_t n)
 {
 	struct sa_span *release = NULL;
 	struct sa_central *c = NULL;
 	for (uint32_t i = 0; i < n && head; i++) {
-		void **o = head;
-		head = o[0];
+		void *o = head;
+		head = sa_link_next(o);
 		struct sa_span *s = sa_span_of((uintptr_t)o);
 		struct sa_central *sc = &sa_centrals[s->shard][cls];
 		if (sc != c) {
@@ -116,7 +115,9 @@ void sa_central_flush(uint32_t cls, void *head, uint32_t n)
 			c = sc;
 			sa_lock(&c->lock);
 		}
-		o[0] = s->freelist;
+		if (unlikely(sa_debug))
+			sa_debug_fill(o, s->elem_size);
+		sa_link_set(o, s->freelist);
 		s->freelist = o;
 		if (s->nalloc == s->nobjs) {
 			sa_span_list_remove(&c->full, s);
@@ -140,6 +141,7 @@ void sa_central_flush(uint32_t cls, void *head, uint32_t n)
 		__atomic_store_n(&s->cls, 0, __ATOMIC_RELAXED);
 		sa_heap_free(s);
 	}
+	return head;
 }
 
 void sa_central_release_empty(void)

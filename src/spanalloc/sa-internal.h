@@ -83,7 +83,7 @@ struct sa_span {
 		uint32_t nreleased;     /* FREE: pages currently released to the OS */
 	};
 	union {
-		void *freelist;         /* SMALL: span-local free objects (linked through word 0) */
+		void *freelist;         /* SMALL: span-local free objects (encoded links) */
 		uint64_t idle_since_ms; /* FREE: monotonic ms when it became free */
 	};
 	struct sa_span *next, *prev;
@@ -135,7 +135,7 @@ SA_HIDDEN uint32_t sa_class_batch(uint32_t cls);
 
 /* ---------- thread cache (mcache) ---------- */
 struct sa_bin {
-	void *head;       /* free objects, linked through word 0 */
+	void *head;       /* free objects, encoded links (sa_link_set) */
 	uint32_t count;   /* objects on the list */
 	uint32_t max;     /* flush above this; 0 = every free takes the slow path */
 	uint64_t nmalloc; /* cumulative allocations (single writer, racy readers) */
@@ -154,9 +154,70 @@ struct sa_tcache {
 extern uint64_t sa_tcache_cap_bytes SA_HIDDEN;
 extern __thread struct sa_tcache sa_tc __attribute__((tls_model("initial-exec"))) SA_HIDDEN;
 
-/* Word 1 of a free small object holds this key, cleared on allocation: a
- * free of an object whose word 1 equals it is a double free. Random, odd. */
-extern uint64_t sa_free_key SA_HIDDEN;
+/*
+ * Encoded free lists (hardening). Every free small object, wherever it is
+ * listed (a thread cache bin, a batch in transit, a span's free list), holds
+ *   word 0: link = rotl64(next ^ sa_keys.link, 17) ^ (address of word 0)
+ *   word 1: tag  = link ^ sa_keys.free
+ * with two per-process random secrets (getrandom at start-up, kept across
+ * fork). Popping an object checks its tag before decoding its link, so a
+ * use-after-free write into word 0 or 1 aborts with "corrupted free list"
+ * (sa_die_link, no malloc) instead of steering a later malloc to an address
+ * of the writer's choosing; forging a link needs both secrets. A free of an
+ * object whose words already carry a valid tag is a double free; allocation
+ * clears word 1 so a live object does not look free.
+ */
+struct sa_keys {
+	uint64_t free; /* tag key (odd) */
+	uint64_t link; /* link key */
+};
+extern struct sa_keys sa_keys SA_HIDDEN;
+
+SA_HIDDEN __attribute__((noreturn, cold)) void sa_die_link(const void *obj);
+
+static inline uintptr_t sa_rotl64(uintptr_t v, unsigned r)
+{
+	return (v << r) | (v >> (64u - r));
+}
+static inline uintptr_t sa_rotr64(uintptr_t v, unsigned r)
+{
+	return (v >> r) | (v << (64u - r));
+}
+/* Marks o free and links it to next (NULL ends a list). */
+static inline void sa_link_set(void *o, void *next)
+{
+	void **w = o;
+	uintptr_t e = sa_rotl64((uintptr_t)next ^ sa_keys.link, 17) ^ (uintptr_t)o;
+	w[0] = (void *)e;
+	w[1] = (void *)(e ^ sa_keys.free);
+}
+/* The object after free object o; aborts if o's words were overwritten. */
+static inline void *sa_link_next(void *o)
+{
+	void **w = o;
+	uintptr_t e = (uintptr_t)w[0];
+	if (unlikely((e ^ (uintptr_t)w[1]) != sa_keys.free))
+		sa_die_link(o);
+	return (void *)(sa_rotr64(e ^ (uintptr_t)o, 17) ^ sa_keys.link);
+}
+/* True if o carries a valid free tag (double-free check). */
+static inline bool sa_link_is_free(const void *o)
+{
+	void *const *w = o;
+	return ((uintptr_t)w[0] ^ (uintptr_t)w[1]) == sa_keys.free;
+}
+
+/*
+ * SPANALLOC_DEBUG=1: the thread caches are off (every free reaches the
+ * central lists), a freed object's bytes after the two link words are
+ * filled with SA_DEBUG_FILL, and when a span's free list hands the object
+ * out again every byte is checked: a use-after-free write aborts with the
+ * object's address, size class and the offset of the first changed byte.
+ */
+#define SA_DEBUG_FILL 0xa5u
+extern int sa_debug SA_HIDDEN;
+SA_HIDDEN void sa_debug_fill(void *o, uint32_t size);
+SA_HIDDEN void sa_debug_check(void *o, uint32_t size);
 
 SA_HIDDEN void *sa_malloc_slow(uint32_t cls);
 SA_HIDDEN void sa_free_slow(void *p, uint32_t cls);
@@ -173,7 +234,7 @@ static inline void *sa_malloc_inline(size_t n)
 	void **o = b->head;
 	if (unlikely(!o))
 		return sa_malloc_slow(cls);
-	b->head = o[0];
+	b->head = sa_link_next(o);
 	b->count--;
 	b->nmalloc++;
 	o[1] = NULL;
@@ -196,8 +257,7 @@ static inline void sa_free_inline(void *p)
 	if (unlikely(off >= s->limit ||
 		     ((off * s->div_mul) >> 32) * s->elem_size != off))
 		sa_die("free(): invalid pointer", p);
-	void **o = p;
-	if (unlikely((uint64_t)(uintptr_t)o[1] == sa_free_key))
+	if (unlikely(sa_link_is_free(p)))
 		sa_die("free(): double free detected", p);
 	uint32_t cls = s->cls;
 	struct sa_bin *b = &sa_tc.bins[cls];
@@ -205,9 +265,8 @@ static inline void sa_free_inline(void *p)
 		sa_free_slow(p, cls);
 		return;
 	}
-	o[0] = b->head;
-	o[1] = (void *)(uintptr_t)sa_free_key;
-	b->head = o;
+	sa_link_set(p, b->head);
+	b->head = p;
 	b->count++;
 }
 
@@ -229,9 +288,11 @@ extern struct sa_central sa_centrals[SA_SHARDS][SA_NUM_CLASSES] SA_HIDDEN;
 extern uint64_t sa_dead_nmalloc[SA_NUM_CLASSES] SA_HIDDEN;
 /* Objects lost in the caches of threads that do not exist in a fork child. */
 extern uint64_t sa_orphaned[SA_NUM_CLASSES] SA_HIDDEN;
-/* Returns a list of up to `want` objects (word 0 next, word 1 key) in *head. */
+/* Returns a list of up to `want` objects (encoded links) in *head. */
 SA_HIDDEN uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **head, uint32_t want);
-SA_HIDDEN void sa_central_flush(uint32_t cls, void *head, uint32_t n);
+/* Returns the first `n` objects of the list `head` to their spans; returns
+ * the rest of the list (each link is decoded once, here). */
+SA_HIDDEN void *sa_central_flush(uint32_t cls, void *head, uint32_t n);
 /* Returns empty spans of every class to the page heap. */
 SA_HIDDEN void sa_central_release_empty(void);
 

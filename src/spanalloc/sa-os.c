@@ -121,3 +121,77 @@ void sa_die(const char *what, const void *p)
 	(void)r;
 	abort();
 }
+
+static size_t sa_fmt_dec(char *buf, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static size_t sa_fmt_str(char *buf, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(buf, s, n);
+	return n;
+}
+
+/* "spanalloc: <what>: object 0x..., size class N (M bytes)[, byte offset K]"
+ * on stderr, then abort. A stack buffer and write(2): no malloc, since the
+ * heap is what is broken. */
+static __attribute__((noreturn)) void sa_die_object(const char *what, const void *obj, int64_t offset)
+{
+	char buf[320];
+	size_t len = 0;
+	const struct sa_span *s = sa_span_of((uintptr_t)obj);
+	len += sa_fmt_str(buf + len, "spanalloc: ");
+	len += sa_fmt_str(buf + len, what);
+	len += sa_fmt_str(buf + len, ": object ");
+	len += sa_fmt_hex(buf + len, (uintptr_t)obj);
+	if (s && s->cls) {
+		len += sa_fmt_str(buf + len, ", size class ");
+		len += sa_fmt_dec(buf + len, s->cls);
+		len += sa_fmt_str(buf + len, " (");
+		len += sa_fmt_dec(buf + len, s->elem_size);
+		len += sa_fmt_str(buf + len, " bytes)");
+	}
+	if (offset >= 0) {
+		len += sa_fmt_str(buf + len, ", byte offset ");
+		len += sa_fmt_dec(buf + len, (uint64_t)offset);
+	}
+	buf[len++] = '\n';
+	ssize_t r = write(STDERR_FILENO, buf, len);
+	(void)r;
+	abort();
+}
+
+void sa_die_link(const void *obj)
+{
+	sa_die_object("malloc(): corrupted free list (a write to a freed object)", obj, -1);
+}
+
+/* Words 0 and 1 are the encoded link and tag (checked by sa_link_next). */
+void sa_debug_fill(void *o, uint32_t size)
+{
+	memset((char *)o + 2 * sizeof(void *), SA_DEBUG_FILL, size - 2 * sizeof(void *));
+}
+
+void sa_debug_check(void *o, uint32_t size)
+{
+	const uint64_t pat = 0x0101010101010101ULL * SA_DEBUG_FILL;
+	const uint64_t *w = o;
+	for (uint32_t i = 2; i < size / 8; i++)
+		if (w[i] != pat) {
+			const unsigned char *b = (const unsigned char *)&w[i];
+			uint32_t k = 0;
+			while (b[k] == SA_DEBUG_FILL)
+				k++;
+			sa_die_object("use-after-free write detected", o, (int64_t)i * 8 + k);
+		}
+}

@@ -19,7 +19,8 @@
 #include <sys/syscall.h>
 
 __thread struct sa_tcache sa_tc __attribute__((tls_model("initial-exec")));
-uint64_t sa_free_key;
+struct sa_keys sa_keys __attribute__((aligned(16)));
+int sa_debug;
 int sa_inited;
 int sa_release_mode_cur = SA_RELEASE_FREE;
 uint64_t sa_scavenge_delay_ms = 1000;
@@ -82,11 +83,14 @@ void sa_init_slow(void)
 	int saved_errno = errno;
 	sa_lock(&sa_init_lock);
 	if (!sa_inited) {
-		uint64_t k = 0;
-		if (syscall(SYS_getrandom, &k, sizeof(k), 1 /* GRND_NONBLOCK */) != (long)sizeof(k))
-			k = 0;
-		k ^= (uint64_t)(uintptr_t)&k * 0x9e3779b97f4a7c15ULL ^ sa_now_ms();
-		sa_free_key = k | 1;
+		uint64_t k[2] = { 0, 0 };
+		if (syscall(SYS_getrandom, k, sizeof(k), 1 /* GRND_NONBLOCK */) != (long)sizeof(k))
+			k[0] = k[1] = 0;
+		/* without getrandom: weaker, but still differs per run (ASLR, time) */
+		k[0] ^= (uint64_t)(uintptr_t)&k * 0x9e3779b97f4a7c15ULL ^ sa_now_ms();
+		k[1] ^= ((uint64_t)(uintptr_t)&sa_keys ^ sa_now_ms()) * 0xbf58476d1ce4e5b9ULL;
+		sa_keys.free = k[0] | 1;
+		sa_keys.link = k[1];
 		const char *m = sa_getenv("SPANALLOC_MADV");
 		if (m && strcmp(m, "dontneed") == 0)
 			sa_release_mode_cur = SA_RELEASE_DONTNEED;
@@ -106,6 +110,11 @@ void sa_init_slow(void)
 			for (; *cap >= '0' && *cap <= '9' && v < ((uint64_t)1 << 40); cap++)
 				v = v * 10 + (uint64_t)(*cap - '0');
 			sa_tcache_cap_bytes = v;
+		}
+		const char *dbg = sa_getenv("SPANALLOC_DEBUG");
+		if (dbg && strcmp(dbg, "1") == 0) {
+			sa_debug = 1;
+			sa_tcache_cap_bytes = 0; /* every free reaches the span lists */
 		}
 		__atomic_store_n(&sa_inited, 1, __ATOMIC_RELEASE);
 	}
@@ -186,14 +195,8 @@ static void sa_bin_flush_head(struct sa_bin *b, uint32_t cls, uint32_t n)
 		n = b->count;
 	if (!n)
 		return;
-	void *h = b->head;
-	void **cut = h;
-	for (uint32_t i = 1; i < n; i++)
-		cut = cut[0];
-	b->head = cut[0];
+	b->head = sa_central_flush(cls, b->head, n);
 	b->count -= n;
-	cut[0] = NULL;
-	sa_central_flush(cls, h, n);
 }
 
 /*
@@ -285,7 +288,7 @@ void *sa_malloc_slow(uint32_t cls)
 	sa_publish_maybe();
 pop:;
 	void **o = b->head;
-	b->head = o[0];
+	b->head = sa_link_next(o);
 	b->count--;
 	b->nmalloc++;
 	o[1] = NULL;
@@ -299,14 +302,27 @@ void sa_free_slow(void *p, uint32_t cls)
 	if (tc->state == SA_TC_NEW)
 		sa_tc_register(tc);
 	if (tc->state == SA_TC_DEAD) {
-		o[0] = NULL;
-		o[1] = (void *)(uintptr_t)sa_free_key;
+		sa_link_set(o, NULL);
 		sa_central_flush(cls, o, 1);
 		return;
 	}
 	struct sa_bin *b = &tc->bins[cls];
-	o[0] = b->head;
-	o[1] = (void *)(uintptr_t)sa_free_key;
+	if (b->max == 0 && sa_span_of((uintptr_t)p)->shard != tc->shard) {
+		/* This thread's cache of the class has not started (its first
+		 * free of the class, or cap 0) and the object comes from another
+		 * shard's span (another thread allocated it): send it home. As
+		 * the cache's first object it would be handed out by every
+		 * following malloc, and this thread would write into a cache
+		 * line the other thread still uses (passive false sharing,
+		 * Hoard's cache-scratch). Later foreign frees are reused
+		 * locally: sending them all home made cross-thread workloads
+		 * 1.2-3x slower. */
+		sa_link_set(o, NULL);
+		sa_central_flush(cls, o, 1);
+		sa_tc_grow(tc, cls); /* the next free of the class is cached */
+		return;
+	}
+	sa_link_set(o, b->head);
 	b->head = o;
 	b->count++;
 	if (b->count <= b->max)
