@@ -69,10 +69,24 @@ def table(pid, name):
     return [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
 
 
-def reconcile(pid):
-    """{name: (resident, bytes)}, None for "-"."""
+CAT = "import sys; sys.stdout.write(open(sys.argv[1]).read())"
+# An interpreter every user may run (a version manager's lives in a home).
+SYSTEM_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+
+
+def reconcile(pid, reader=()):
+    """{name: (resident, bytes)}, None for "-"; read by @reader (a setpriv
+    prefix) or by us."""
     num = lambda s: None if s == "-" else int(s)
-    return {r["name"]: (num(r["resident"]), num(r["bytes"])) for r in table(pid, "reconcile")}
+    if reader:
+        text = subprocess.run([*reader, SYSTEM_PYTHON, "-c", CAT, f"{MNT}/{pid}/heap/reconcile"],
+                              capture_output=True, text=True, check=True).stdout
+    else:
+        text = read(pid, "reconcile")
+    lines = text.splitlines()
+    header = lines[0].split()
+    rows = [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
+    return {r["name"]: (num(r["resident"]), num(r["bytes"])) for r in rows}
 
 
 def smaps_heap_view(pid):
@@ -142,11 +156,11 @@ class HeapTestCase(unittest.TestCase):
             self.assertEqual(memstats[name], expected, f"memstats {name}")
         self.assertIn("age_ms", memstats)
 
-    def assertIdentity(self, pid):
+    def assertIdentity(self, pid, reader=()):
         """reconcile adds up: the arena lines to arenas, arenas + neighbours
         to the smaps Rss of the arenas' mappings (identity_diff 0), and with
         the rest to the process's rss, which equals smaps read directly."""
-        r = reconcile(pid)
+        r = reconcile(pid, reader)
         direct_rss = smaps_rss(pid)
         lines = ("live_objects", "free_slots", "idle", "released_free", "released_dontneed",
                  "released_mixed", "unused", "unlisted")
@@ -281,6 +295,39 @@ class TestAllocatorView(HeapTestCase):
                            "the peeked pages are not mapped at all")
         r = self.assertIdentity(w.pid)
         self.assertLess(r["live_objects"][0], r["live_objects"][1] - 4 * MiB + PAGE, r)
+
+    def test_zero_page_is_not_resident_for_an_unprivileged_reader(self):
+        """pagemap hides page frames from a reader without CAP_SYS_ADMIN, so
+        the zero page cannot be recognised by its frame: it is the present
+        entry that is neither exclusive nor a file page, when no page of the
+        arenas is shared with another process. The identity stays exact."""
+        w = self.heap_workload(NOBODY)
+        w.do(f"alloc 1000 {SIZE}")
+        w.do(f"peek {4 * MiB}")
+        w.stats()
+        root_view = self.assertIdentity(w.pid)
+        r = self.assertIdentity(w.pid, NOBODY)
+        self.assertLess(r["live_objects"][0], r["live_objects"][1] - 4 * MiB + PAGE, r)
+        self.assertEqual(r["arenas"], root_view["arenas"])
+
+    def test_python_under_preload(self):
+        """A real program: python3 under LD_PRELOAD, 30000 objects of 1000
+        bytes, idle. The identity is exact for root reading root's process,
+        and for nobody reading nobody's, and root reading nobody's."""
+        program = ("import sys, time; x = [bytes(1000) for i in range(30000)]; "
+                   "print('ready', flush=True); time.sleep(60)")
+        env = dict(os.environ, LD_PRELOAD=LIBSPANALLOC)
+        env.pop("MALLOC_PERTURB_", None)
+        for runner, reader in (((), ()), (NOBODY, NOBODY), (NOBODY, ())):
+            p = subprocess.Popen([*runner, SYSTEM_PYTHON, "-c", program], stdout=subprocess.PIPE,
+                                 text=True, env=env, cwd="/")
+            self.addCleanup(p.stdout.close)
+            self.addCleanup(p.wait)
+            self.addCleanup(p.kill)
+            self.assertEqual(p.stdout.readline(), "ready\n")
+            time.sleep(0.3)  # the background thread's first tables
+            r = self.assertIdentity(p.pid, reader)
+            self.assertGreater(r["live_objects"][0], 30000 * 1000, (runner, reader, r))
 
     def test_age_ms(self):
         w = self.heap_workload()

@@ -264,6 +264,8 @@ typedef struct {
   gboolean meta_named;      /* the kernel shows the allocator's metadata
                              * mappings by name (CONFIG_ANON_VMA_NAME) */
   guint64 meta_resident;    /* their Rss */
+  guint64 windows_shared;   /* smaps Shared_Clean + Shared_Dirty of the windows: pages
+                             * another process maps too (after a fork) */
 } ReconcileScan;
 
 static gboolean
@@ -294,6 +296,7 @@ scan_mapping(const MvSmapsEntry *entry, gpointer user_data)
   if (holds_arena(scan->allocator, entry->start, entry->end)) {
     MvHeapWindow window = { entry->start, entry->end, entry->v.rss, NULL };
     g_array_append_val(scan->windows, window);
+    scan->windows_shared += entry->v.shared_clean + entry->v.shared_dirty;
   } else {
     mv_resident_2x2_add(&scan->rest, entry);
   }
@@ -357,7 +360,8 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
       close(fd);
       return FALSE;
     }
-    mv_pagemap_drop_zero_page(entries, (w->end - w->start) / page_size, zero_pfn);
+    mv_pagemap_drop_zero_page(entries, (w->end - w->start) / page_size, zero_pfn,
+                              scan.windows_shared == 0);
     w->pagemap = entries;
   }
   close(fd);
@@ -385,7 +389,9 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
                  "smaps Rss and Size of the mappings holding the arenas = arenas + neighbours");
   append_numbers(out, "identity_diff", ledger.identity_diff, TRUE, 0, FALSE,
                  "arena_mappings - arenas - neighbours: 0 when the process stood still between "
-                 "the smaps and pagemap reads");
+                 "the smaps and pagemap reads; a reader without CAP_SYS_ADMIN, to whom pagemap "
+                 "hides page frames, of a process that shares arena pages with another (fork) "
+                 "sees minus the zero-page mappings there");
   append_numbers(out, "other_anon_private", (gint64) scan.rest.anon_private, TRUE, 0, FALSE,
                  "anonymous private memory outside the arenas' mappings: stacks, brk heap, "
                  "other mmaps, the allocator's metadata");
