@@ -188,14 +188,9 @@ static bool sa_line_is_segment(const char *l, const char *end)
 	return false;
 }
 
-/* Finds the segment's address range in /proc/<pid>/maps. */
-static int sa_find_segment(pid_t pid, uint64_t *start, uint64_t *stop)
+/* Finds the segment's address range in an open /proc/<pid>/maps. */
+static int sa_find_segment(int fd, uint64_t *start, uint64_t *stop)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? ENOENT : errno;
 	char buf[8192];
 	size_t have = 0;
 	int found = ENOENT;
@@ -225,7 +220,6 @@ static int sa_find_segment(pid_t pid, uint64_t *start, uint64_t *stop)
 		if (r == 0 || found == 0)
 			break;
 	}
-	close(fd);
 	return found;
 }
 
@@ -250,8 +244,25 @@ SA_EXPORT int sa_stats_read_pid(pid_t pid, struct sa_stats_segment_copy *out)
 {
 	if (pid <= 0 || !out)
 		return EINVAL;
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return errno;
+	int maps_fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC);
+	int e = maps_fd < 0 ? errno : sa_stats_read_at(dirfd, maps_fd, out);
+	if (maps_fd >= 0)
+		close(maps_fd);
+	close(dirfd);
+	return e;
+}
+
+SA_EXPORT int sa_stats_read_at(int proc_dirfd, int maps_fd, struct sa_stats_segment_copy *out)
+{
+	if (proc_dirfd < 0 || maps_fd < 0 || !out)
+		return EINVAL;
 	uint64_t start, stop;
-	int e = sa_find_segment(pid, &start, &stop);
+	int e = sa_find_segment(maps_fd, &start, &stop);
 	if (e)
 		return e;
 	if (stop - start < SA_STATS_V1_HEADER_SIZE)
@@ -260,15 +271,15 @@ SA_EXPORT int sa_stats_read_pid(pid_t pid, struct sa_stats_segment_copy *out)
 	if (stop - start < len)
 		len = (size_t)(stop - start);
 
-	/* map_files gives the memfd itself (offset 0); /proc/<pid>/mem the address. */
+	/* map_files gives the memfd itself (offset 0; CAP_SYS_ADMIN or
+	 * CAP_CHECKPOINT_RESTORE); mem the address (PTRACE_MODE_ATTACH) */
 	char path[96];
 	off_t base = 0;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)start, (unsigned long long)stop);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "map_files/%llx-%llx", (unsigned long long)start,
+		 (unsigned long long)stop);
+	int fd = openat(proc_dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = openat(proc_dirfd, "mem", O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return errno;
 		base = (off_t)start;

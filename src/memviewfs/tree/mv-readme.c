@@ -135,7 +135,11 @@ static const char readme_heap[] =
   "file_shared = rss, the whole smaps Rss of the same read. A released_free line\n"
   "with resident bytes is the first seed's story: released to the kernel with\n"
   "MADV_FREE, yet resident and in rss (LazyFree) until memory pressure.\n"
-  "Access: like smaps and pagemap (PTRACE_MODE_READ), for every file of heap/.\n";
+  "Access: like smaps (PTRACE_MODE_READ), for every file of heap/; reconcile\n"
+  "also needs what pagemap needs (mode 0400). The statistics segment is read\n"
+  "once /proc/<pid>/maps opened as the reader proved that right, with the\n"
+  "daemon's credentials (its map_files entry needs CAP_SYS_ADMIN, mem\n"
+  "PTRACE_MODE_ATTACH).\n";
 /* Shown while demo/ exists (not with -o nodemo). */
 static const char readme_demo[] =
   "\n"
