@@ -76,6 +76,12 @@ int sa_spans(struct sa_span_table *out);
 /* Releases every free page-heap page to the OS now (current mode). Returns
  * the number of bytes newly released. Also flushes the caller's thread cache. */
 size_t sa_scavenge(void);
+/* Releases every free page-heap page with MADV_DONTNEED now, whatever the
+ * release mode, including pages released earlier with MADV_FREE (which the
+ * kernel may still count in rss until memory pressure): afterwards no free
+ * page is resident and heap_released_free is 0. Returns the bytes advised.
+ * Also flushes the caller's thread cache. */
+size_t sa_release_all(void);
 /* Fills *out with the arena reservations and the page-state map (also
  * published in the segment; ~270 KiB: allocate it, do not put it on a
  * stack). Returns 0 or an errno. */

@@ -154,7 +154,10 @@ static const char readme_demo[] =
   "                                        rss stays, retained_freed and heap_released grow\n"
   "  echo 'pressure' > demo/ctl            MADV_PAGEOUT over them: the kernel takes them\n"
   "                                        back, rss and retained_freed drop\n"
-  "  touch (allocate again what was freed), mode free|dontneed, free all, reset.\n"
+  "  touch (allocate again what was freed), mode free|dontneed, free all, and\n"
+  "  reset: back to the start (every object freed, every free page released\n"
+  "  with MADV_DONTNEED, also those released with MADV_FREE: rss and\n"
+  "  retained_freed return to where they started; mode free).\n"
   "Live objects are bounded by -o demo_max=SIZE (default 256M); a malformed or\n"
   "oversized command is EINVAL and changes nothing; demo/status shows why.\n";
 
