@@ -32,7 +32,11 @@
  * program's malloc alone; libspanalloc-malloc (pkg-config spanalloc-malloc,
  * or LD_PRELOAD=libspanalloc-malloc.so) replaces malloc/free/calloc/realloc/
  * posix_memalign/aligned_alloc/memalign/valloc/pvalloc/malloc_usable_size
- * (and unshare/setns, see above) and also exports this API.
+ * (and unshare/setns, see above, and the credential calls setuid, setgid,
+ * seteuid, setegid, setreuid, setregid, setresuid, setresgid, setgroups,
+ * initgroups and capset, which stop the thread for the call so that glibc's
+ * every-thread setxid never finds it with other capabilities than the
+ * caller's) and also exports this API.
  */
 #ifndef SPANALLOC_H
 #define SPANALLOC_H

@@ -20,7 +20,8 @@
  * allocates. Some calls refuse a multithreaded caller (unshare(2) of a user
  * or mount namespace, setns(2) into one): the malloc replacement wraps
  * unshare() and setns() to stop the thread (sa_bg_stop), make the call and
- * start it again. SPANALLOC_BACKGROUND=0 disables the thread altogether.
+ * start it again, and the credential calls the same way (sa-preload.c).
+ * SPANALLOC_BACKGROUND=0 disables the thread altogether.
  */
 #include "sa-internal.h"
 #include <errno.h>
@@ -40,6 +41,9 @@ int sa_bg_disabled; /* SPANALLOC_BACKGROUND=0, read at init */
 static int sa_bg_starting; /* 0 idle, 1 a start is in progress or done */
 static pthread_t sa_bg_thread;
 static pid_t sa_bg_tid; /* the thread's kernel id, for sa_bg_wait_gone() */
+/* The process the thread belongs to: a vfork(2) child shares our memory and
+ * must neither stop nor start it (a setuid() between vfork and exec). */
+static pid_t sa_bg_owner;
 /* The thread sleeps on a condition variable (CLOCK_MONOTONIC) so that
  * sa_bg_stop() wakes it at once. */
 static pthread_mutex_t sa_bg_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -120,8 +124,10 @@ void sa_bg_start(void)
 			pthread_setname_np(sa_bg_thread, "spanalloc-bg");
 		pthread_attr_destroy(&attr);
 	}
-	if (e == 0)
+	if (e == 0) {
+		sa_bg_owner = getpid();
 		__atomic_store_n(&sa_bg_running, 1, __ATOMIC_RELEASE);
+	}
 	else
 		__atomic_store_n(&sa_bg_starting, 0, __ATOMIC_RELEASE); /* a later start may work */
 	sa_unlock(&sa_bg_ctl_lock);
@@ -151,6 +157,8 @@ static void sa_bg_wait_gone(pid_t tid)
 bool sa_bg_stop(void)
 {
 	int saved_errno = errno;
+	if (__atomic_load_n(&sa_bg_running, __ATOMIC_ACQUIRE) && getpid() != sa_bg_owner)
+		return false; /* a vfork child: the thread is its parent's */
 	sa_lock(&sa_bg_ctl_lock);
 	bool was = __atomic_load_n(&sa_bg_running, __ATOMIC_ACQUIRE);
 	if (was) {

@@ -5,7 +5,9 @@
  * kernel clears every thread's effective capabilities), capset() to raise
  * this thread's effective set again, setgroups(), setresgid(). glibc makes
  * each thread repeat a setxid call and aborts when their results differ: the
- * background thread, without CAP_SETGID, would fail setresgid(). Exit 0 when
+ * background thread, without CAP_SETGID, would fail setresgid(). First a
+ * vfork child drops privileges and execs (it shares our memory: it must not
+ * stop or start our thread). Exit 0 when
  * every call worked and the spanalloc-bg thread is back with the new
  * credentials, 1 on failure, 77 (skip) when not run as root.
  */
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int capget(cap_user_header_t header, cap_user_data_t data);
@@ -73,6 +76,26 @@ int main(void)
 	count_bg(&bg);
 	if (bg != 1) {
 		fprintf(stderr, "before: %d spanalloc-bg threads (want 1)\n", bg);
+		return 1;
+	}
+	/* a vfork child that drops privileges before exec shares our memory:
+	 * it must leave our thread alone */
+	pid_t child = vfork();
+	if (child == 0) {
+		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(3);
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(4);
+	}
+	int status;
+	if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "vfork child dropping privileges failed\n");
+		return 1;
+	}
+	count_bg(&bg);
+	if (bg != 1) {
+		fprintf(stderr, "after the vfork child: %d spanalloc-bg threads (want 1)\n", bg);
 		return 1;
 	}
 	struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
