@@ -318,6 +318,18 @@ struct sa_stats_segment_copy {
  * bounded time whatever the target process does.
  */
 int sa_stats_read_pid(pid_t pid, struct sa_stats_segment_copy *out);
+/*
+ * The same, in two steps with possibly different credentials: `maps_fd` is
+ * the process's /proc/<pid>/maps, opened by whoever decides access (reading
+ * it needs PTRACE_MODE_READ, as smaps and pagemap do); the segment itself is
+ * opened through `proc_dirfd` (/proc/<pid>, e.g. O_PATH), which pins the
+ * process, with the caller's credentials at the call: its map_files entry
+ * needs CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE), /proc/<pid>/mem
+ * PTRACE_MODE_ATTACH, stricter than what the maps open proved (Yama). So a
+ * privileged reader (memviewfs) that has checked a client's right with the
+ * maps open can read the segment with its own credentials. Errors as above.
+ */
+int sa_stats_read_at(int proc_dirfd, int maps_fd, struct sa_stats_segment_copy *out);
 /* Validates a segment image of `len` bytes, of either version: 0, EINVAL,
  * EPROTO, or EAGAIN (written at that moment). */
 int sa_stats_segment_validate(const void *buf, size_t len);

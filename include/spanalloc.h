@@ -45,7 +45,11 @@
  * program's malloc alone; libspanalloc-malloc (pkg-config spanalloc-malloc,
  * or LD_PRELOAD=libspanalloc-malloc.so) replaces malloc/free/calloc/realloc/
  * posix_memalign/aligned_alloc/memalign/valloc/pvalloc/malloc_usable_size
- * (and unshare/setns, see above) and also exports this API.
+ * (and unshare/setns, see above, and the credential calls setuid, setgid,
+ * seteuid, setegid, setreuid, setregid, setresuid, setresgid, setgroups,
+ * initgroups and capset, which stop the thread for the call so that glibc's
+ * every-thread setxid never finds it with other capabilities than the
+ * caller's) and also exports this API.
  */
 #ifndef SPANALLOC_H
 #define SPANALLOC_H
@@ -89,6 +93,12 @@ int sa_spans(struct sa_span_table *out);
 /* Releases every free page-heap page to the OS now (current mode). Returns
  * the number of bytes newly released. Also flushes the caller's thread cache. */
 size_t sa_scavenge(void);
+/* Releases every free page-heap page with MADV_DONTNEED now, whatever the
+ * release mode, including pages released earlier with MADV_FREE (which the
+ * kernel may still count in rss until memory pressure): afterwards no free
+ * page is resident and heap_released_free is 0. Returns the bytes advised.
+ * Also flushes the caller's thread cache. */
+size_t sa_release_all(void);
 /* Fills *out with the arena reservations and the page-state map (also
  * published in the segment; ~270 KiB: allocate it, do not put it on a
  * stack). Returns 0 or an errno. */

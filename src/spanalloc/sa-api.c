@@ -205,6 +205,18 @@ SA_EXPORT size_t sa_scavenge(void)
 	return r;
 }
 
+SA_EXPORT size_t sa_release_all(void)
+{
+	sa_ensure_init();
+	sa_thread_flush();
+	sa_central_release_empty();
+	size_t r = sa_heap_release_all_dontneed();
+	struct sa_stats st;
+	sa_stats_collect(&st);
+	sa_publish(&st);
+	return r;
+}
+
 SA_EXPORT int sa_set_release_mode(enum sa_release_mode mode)
 {
 	if (mode != SA_RELEASE_FREE && mode != SA_RELEASE_DONTNEED)

@@ -20,7 +20,8 @@
  * allocates. Some calls refuse a multithreaded caller (unshare(2) of a user
  * or mount namespace, setns(2) into one): the malloc replacement wraps
  * unshare() and setns() to stop the thread (sa_bg_stop), make the call and
- * start it again. SPANALLOC_BACKGROUND=0 disables the thread altogether.
+ * start it again, and the credential calls the same way (sa-preload.c).
+ * SPANALLOC_BACKGROUND=0 disables the thread altogether.
  */
 #include "sa-internal.h"
 #include <errno.h>
@@ -28,7 +29,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SA_BG_STACK_BYTES ((size_t)128 << 10)
 
@@ -37,6 +40,10 @@ uint64_t sa_bg_wakeups;
 int sa_bg_disabled; /* SPANALLOC_BACKGROUND=0, read at init */
 static int sa_bg_starting; /* 0 idle, 1 a start is in progress or done */
 static pthread_t sa_bg_thread;
+static pid_t sa_bg_tid; /* the thread's kernel id, for sa_bg_wait_gone() */
+/* The process the thread belongs to: a vfork(2) child shares our memory and
+ * must neither stop nor start it (a setuid() between vfork and exec). */
+static pid_t sa_bg_owner;
 /* The thread sleeps on a condition variable (CLOCK_MONOTONIC) so that
  * sa_bg_stop() wakes it at once. */
 static pthread_mutex_t sa_bg_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -58,6 +65,7 @@ static void sa_bg_cond_init(void)
 static void *sa_bg_main(void *arg)
 {
 	(void)arg;
+	__atomic_store_n(&sa_bg_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	prctl(PR_SET_NAME, (unsigned long)"spanalloc-bg", 0, 0, 0);
 	for (;;) {
 		struct timespec deadline;
@@ -116,17 +124,41 @@ void sa_bg_start(void)
 			pthread_setname_np(sa_bg_thread, "spanalloc-bg");
 		pthread_attr_destroy(&attr);
 	}
-	if (e == 0)
+	if (e == 0) {
+		sa_bg_owner = getpid();
 		__atomic_store_n(&sa_bg_running, 1, __ATOMIC_RELEASE);
+	}
 	else
 		__atomic_store_n(&sa_bg_starting, 0, __ATOMIC_RELEASE); /* a later start may work */
 	sa_unlock(&sa_bg_ctl_lock);
 	errno = saved_errno;
 }
 
+/*
+ * pthread_join() returns when the kernel clears the thread's tid, in the
+ * middle of its exit: it still shares the process's fs and is still in the
+ * thread group for a moment, and unshare(CLONE_NEWUSER) refuses such a
+ * caller (EINVAL). Wait until the kernel has released it (tgkill answers
+ * ESRCH), at most ~1 s in 50 us steps.
+ */
+static void sa_bg_wait_gone(pid_t tid)
+{
+	if (tid <= 0)
+		return;
+	pid_t pid = getpid();
+	for (int i = 0; i < 20000; i++) {
+		if (syscall(SYS_tgkill, pid, tid, 0) != 0 && errno == ESRCH)
+			return;
+		struct timespec step = { 0, 50000 };
+		nanosleep(&step, NULL);
+	}
+}
+
 bool sa_bg_stop(void)
 {
 	int saved_errno = errno;
+	if (__atomic_load_n(&sa_bg_running, __ATOMIC_ACQUIRE) && getpid() != sa_bg_owner)
+		return false; /* a vfork child: the thread is its parent's */
 	sa_lock(&sa_bg_ctl_lock);
 	bool was = __atomic_load_n(&sa_bg_running, __ATOMIC_ACQUIRE);
 	if (was) {
@@ -135,6 +167,7 @@ bool sa_bg_stop(void)
 		pthread_cond_signal(&sa_bg_cond);
 		pthread_mutex_unlock(&sa_bg_mutex);
 		pthread_join(sa_bg_thread, NULL);
+		sa_bg_wait_gone(__atomic_exchange_n(&sa_bg_tid, 0, __ATOMIC_ACQ_REL));
 		__atomic_store_n(&sa_bg_running, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&sa_bg_starting, 0, __ATOMIC_RELEASE);
 	}
@@ -151,6 +184,7 @@ void sa_bg_fork_child(void)
 	sa_bg_running = 0;
 	sa_bg_starting = 0;
 	sa_bg_stop_requested = 0;
+	sa_bg_tid = 0;
 	sa_bg_ctl_lock.v = 0;
 	pthread_mutex_init(&sa_bg_mutex, NULL);
 	if (sa_bg_cond_ready)

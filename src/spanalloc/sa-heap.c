@@ -201,17 +201,20 @@ static bool sa_grow(size_t need, uint64_t now)
 	return true;
 }
 
-/* Releases the not-yet-released pages of a free run. Returns bytes released. */
-static size_t sa_scavenge_span(struct sa_span *s, int mode)
+/* Releases the not-yet-released pages of a free run, and with @redo_free
+ * (mode DONTNEED) also its pages released with MADV_FREE, which the kernel
+ * may still hold (LazyFree). Returns bytes released. */
+static size_t sa_scavenge_span(struct sa_span *s, int mode, bool redo_free)
 {
-	if (s->nreleased >= s->npages)
+	if (s->nreleased >= s->npages && !redo_free)
 		return 0;
 	size_t released = 0;
 	uintptr_t run = 0;
 	size_t runlen = 0;
 	for (size_t i = 0; i <= s->npages; i++) {
 		uintptr_t a = s->base + (i << SA_PAGE_SHIFT);
-		bool want = i < s->npages && !(*sa_pstate(a) & SA_PG_REL_MASK);
+		unsigned rel = i < s->npages ? (*sa_pstate(a) & SA_PG_REL_MASK) : 0;
+		bool want = i < s->npages && (!rel || (redo_free && rel == SA_PG_REL_FREE));
 		if (want) {
 			if (!runlen)
 				run = a;
@@ -224,6 +227,8 @@ static size_t sa_scavenge_span(struct sa_span *s, int mode)
 		sa_hc.scavenges++;
 		for (size_t j = 0; j < runlen; j++) {
 			uint8_t *ps = sa_pstate(run + (j << SA_PAGE_SHIFT));
+			if ((*ps & SA_PG_REL_MASK) == SA_PG_REL_FREE)
+				sa_hc.rel_free_pages--; /* released again, now DONTNEED */
 			if (used == SA_RELEASE_FREE) {
 				*ps = (uint8_t)((*ps & SA_PG_ZERO) | SA_PG_REL_FREE);
 			} else {
@@ -248,7 +253,18 @@ static size_t sa_scavenge_locked(bool force, uint64_t now)
 	for (uint32_t i = 0; i < SA_EXACT_LISTS; i++)
 		for (struct sa_span *s = sa_free_lists[i]; s; s = s->next)
 			if (force || now - s->idle_since_ms >= sa_scavenge_delay_ms)
-				total += sa_scavenge_span(s, mode);
+				total += sa_scavenge_span(s, mode, false);
+	return total;
+}
+
+size_t sa_heap_release_all_dontneed(void)
+{
+	size_t total = 0;
+	sa_lock(&sa_heap_lock);
+	for (uint32_t i = 0; i < SA_EXACT_LISTS; i++)
+		for (struct sa_span *s = sa_free_lists[i]; s; s = s->next)
+			total += sa_scavenge_span(s, SA_RELEASE_DONTNEED, true);
+	sa_unlock(&sa_heap_lock);
 	return total;
 }
 
@@ -396,7 +412,7 @@ void sa_heap_free(struct sa_span *s)
 	s->nreleased = 0;
 	sa_insert_free(s, now);
 	if (sa_scavenge_delay_ms == 0)
-		sa_scavenge_span(s, __atomic_load_n(&sa_release_mode_cur, __ATOMIC_RELAXED));
+		sa_scavenge_span(s, __atomic_load_n(&sa_release_mode_cur, __ATOMIC_RELAXED), false);
 	else
 		sa_maybe_scavenge(now);
 	sa_unlock(&sa_heap_lock);
@@ -465,7 +481,7 @@ bool sa_heap_resize(struct sa_span *s, size_t npages)
 			sa_hc.large_inuse_pages -= cut;
 			sa_insert_free(t, now);
 			if (sa_scavenge_delay_ms == 0)
-				sa_scavenge_span(t, __atomic_load_n(&sa_release_mode_cur, __ATOMIC_RELAXED));
+				sa_scavenge_span(t, __atomic_load_n(&sa_release_mode_cur, __ATOMIC_RELAXED), false);
 			done = true;
 		}
 	} else {

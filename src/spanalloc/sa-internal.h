@@ -314,6 +314,8 @@ SA_HIDDEN void sa_heap_free(struct sa_span *s);
  * false (s unchanged) when that run is missing or too short. */
 SA_HIDDEN bool sa_heap_resize(struct sa_span *s, size_t npages);
 SA_HIDDEN size_t sa_heap_scavenge(bool force);
+/* Every free page with MADV_DONTNEED, also those released with MADV_FREE. */
+SA_HIDDEN size_t sa_heap_release_all_dontneed(void);
 struct sa_heap_counters {
 	uint64_t sys_pages, inuse_pages, rel_free_pages, rel_dontneed_pages;
 	uint64_t large_allocs, large_frees, large_inuse_pages, large_inuse_objs;

@@ -302,14 +302,13 @@ SA_HIDDEN int sa_status_nspid(const char *text, size_t len, uint64_t *out)
 	return ENOENT;
 }
 
-/* The pid of @pid in its own pid namespace (what its getpid() returned when
- * it wrote the segment): the last NSpid of its status, or @pid itself on a
- * kernel without NSpid. */
-static int sa_own_namespace_pid(pid_t pid, uint64_t *out)
+/* The pid of the process of @proc_dirfd (/proc/<pid>) in its own pid
+ * namespace (what its getpid() returned when it wrote the segment): the last
+ * NSpid of its status, or its Pid on a kernel without NSpid. */
+static int sa_own_namespace_pid(int proc_dirfd, uint64_t *out)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	int fd = openat(proc_dirfd, "status", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
 	size_t have = 0;
@@ -326,20 +325,26 @@ static int sa_own_namespace_pid(pid_t pid, uint64_t *out)
 	close(fd);
 	int e = sa_status_nspid(buf, have, out);
 	if (e == ENOENT) {
-		*out = (uint64_t)pid;
+		/* a kernel without NSpid has one pid namespace: the Pid line */
+		static const char key[] = "\nPid:";
+		const char *p = memmem(buf, have, key, sizeof(key) - 1);
+		if (!p)
+			return EINVAL;
+		p += sizeof(key) - 1;
+		const char *end = buf + have;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol || !sa_scan_number(p, eol, 10, 0, out))
+			return EINVAL;
 		return 0;
 	}
 	return e;
 }
 
-/* Finds the segment's mapping in /proc/<pid>/maps. */
-static int sa_find_segment(pid_t pid, struct sa_maps_segment *seg)
+/* Finds the segment's mapping in an open /proc/<pid>/maps. */
+static int sa_find_segment(int fd, struct sa_maps_segment *seg)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? ENOENT : errno;
 	char buf[8192];
 	size_t have = 0;
 	int found = ENOENT;
@@ -368,7 +373,6 @@ static int sa_find_segment(pid_t pid, struct sa_maps_segment *seg)
 		if (r == 0 || found == 0)
 			break;
 	}
-	close(fd);
 	return found;
 }
 
@@ -393,7 +397,7 @@ static int sa_pread_full(int fd, void *dst, size_t len, off_t off)
  * anything else could block forever (a FUSE file whose read never answers,
  * mapped under the segment's name by a hostile process). Returns the fd and
  * the offset of the segment in it. */
-static int sa_open_segment(pid_t pid, const struct sa_maps_segment *seg, int *fd_out,
+static int sa_open_segment(int proc_dirfd, const struct sa_maps_segment *seg, int *fd_out,
 			   off_t *base_out)
 {
 	dev_t memfd_dev;
@@ -409,9 +413,9 @@ static int sa_open_segment(pid_t pid, const struct sa_maps_segment *seg, int *fd
 	 * device and inode), so a mapping replaced since maps was read is
 	 * refused, not read. */
 	char path[96];
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)seg->start, (unsigned long long)seg->stop);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "map_files/%llx-%llx", (unsigned long long)seg->start,
+		 (unsigned long long)seg->stop);
+	int fd = openat(proc_dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		struct statfs sfs;
 		struct stat st;
@@ -430,8 +434,7 @@ static int sa_open_segment(pid_t pid, const struct sa_maps_segment *seg, int *fd
 	 * maps line said memfd; a process that swaps the mapping for another
 	 * file between that read and this one can stall only a reader it could
 	 * already ptrace (same user), never root's map_files path above. */
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(proc_dirfd, "mem", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
 	*fd_out = fd;
@@ -443,8 +446,25 @@ SA_EXPORT int sa_stats_read_pid(pid_t pid, struct sa_stats_segment_copy *out)
 {
 	if (pid <= 0 || !out)
 		return EINVAL;
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return errno;
+	int maps_fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC);
+	int e = maps_fd < 0 ? errno : sa_stats_read_at(dirfd, maps_fd, out);
+	if (maps_fd >= 0)
+		close(maps_fd);
+	close(dirfd);
+	return e;
+}
+
+SA_EXPORT int sa_stats_read_at(int proc_dirfd, int maps_fd, struct sa_stats_segment_copy *out)
+{
+	if (proc_dirfd < 0 || maps_fd < 0 || !out)
+		return EINVAL;
 	struct sa_maps_segment seg;
-	int e = sa_find_segment(pid, &seg);
+	int e = sa_find_segment(maps_fd, &seg);
 	if (e)
 		return e;
 	if (seg.stop - seg.start < SA_STATS_V1_HEADER_SIZE)
@@ -453,13 +473,13 @@ SA_EXPORT int sa_stats_read_pid(pid_t pid, struct sa_stats_segment_copy *out)
 	if (seg.stop - seg.start < len)
 		len = (size_t)(seg.stop - seg.start);
 	uint64_t own_pid;
-	e = sa_own_namespace_pid(pid, &own_pid);
+	e = sa_own_namespace_pid(proc_dirfd, &own_pid);
 	if (e)
 		return e;
 
 	int fd = -1;
 	off_t base = 0;
-	e = sa_open_segment(pid, &seg, &fd, &base);
+	e = sa_open_segment(proc_dirfd, &seg, &fd, &base);
 	if (e)
 		return e;
 	int err = EAGAIN;

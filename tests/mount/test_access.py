@@ -56,7 +56,11 @@ CLONE_NEWUSER = 0x10000000
 SYS_CAPSET = 126  # x86_64
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
-USERS = ("mvacc-a", "mvacc-b")
+# Named per run, so that two runs of the suite on one machine (two checkouts)
+# never create, use or remove each other's users.
+USER_A = "mva%d" % (os.getpid() % 10**6)
+USER_B = "mvb%d" % (os.getpid() % 10**6)
+USERS = (USER_A, USER_B)
 
 # Which /proc/<pid>/ file each file of <pid>/ is read from.
 PROC_SOURCE = {
@@ -355,8 +359,8 @@ class TestAccess(unittest.TestCase):
         raise RuntimeError(f"{pid} did not exec {comm}")
 
     def targets(self):
-        a_uid, a_gid = self.users.ids["mvacc-a"]
-        b_uid, b_gid = self.users.ids["mvacc-b"]
+        a_uid, a_gid = self.users.ids[USER_A]
+        b_uid, b_gid = self.users.ids[USER_B]
         as_a = ["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups"]
         as_b = ["setpriv", f"--reuid={b_uid}", f"--regid={b_gid}", "--clear-groups"]
 
@@ -395,7 +399,7 @@ class TestAccess(unittest.TestCase):
         return targets
 
     def readers(self):
-        a_uid, a_gid = self.users.ids["mvacc-a"]
+        a_uid, a_gid = self.users.ids[USER_A]
 
         def root_nocaps():
             capset(0, 0)
@@ -442,7 +446,7 @@ class TestAccess(unittest.TestCase):
 
     def test_o_trunc_as_proc(self):
         """open(O_RDONLY|O_TRUNC) answers as /proc answers the same reader."""
-        a_uid, a_gid = self.users.ids["mvacc-a"]
+        a_uid, a_gid = self.users.ids[USER_A]
         own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
                           "sleep", "600"])
         self.wait_exec(own, "sleep")
@@ -476,7 +480,7 @@ class TestAccess(unittest.TestCase):
         """A daemon in a new PID namespace sees its callers from outside as
         pid 0: they are judged by uid/gid only, never with the daemon's own
         capabilities."""
-        a_uid, a_gid = self.users.ids["mvacc-a"]
+        a_uid, a_gid = self.users.ids[USER_A]
         own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
                           "sleep", "600"])
         root = self.spawn(["sleep", "600"])
@@ -523,8 +527,8 @@ class TestAccess(unittest.TestCase):
         """Mounts a /proc with @options in a private mount namespace and the
         tree there; what users a (not dumpable: a setuid program, say) and
         b see of processes in /proc and in the tree."""
-        a_uid, a_gid = self.users.ids["mvacc-a"]
-        b_uid, b_gid = self.users.ids["mvacc-b"]
+        a_uid, a_gid = self.users.ids[USER_A]
+        b_uid, b_gid = self.users.ids[USER_B]
         own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
                           "sleep", "600"])
         other = self.spawn(["sleep", "600"])

@@ -206,6 +206,34 @@ class TestDemoCommands(DemoMount):
         self.assertEqual(s8["status"]["mode"], "free")
         self.assertNear(s8["rss"], s0["rss"], SLACK, "rss after reset")
 
+    def test_reset_returns_madv_free_pages_too(self):
+        """reset returns the heap to its starting state: no objects, no free
+        page resident, rss where it was. Pages an earlier scavenge released
+        with MADV_FREE (still resident, LazyFree) are released again with
+        MADV_DONTNEED: retained_freed and heap_released_free drop to 0 at
+        once, no pressure needed."""
+        n, size = 32768, 1024
+        self.ctl("reset")
+        s0 = self.snapshot()
+        self.assertEqual(s0["heap_released_free"], 0)
+        self.ctl(f"alloc {n} {size}")
+        self.ctl("free all")
+        self.ctl("scavenge")
+        s1 = self.snapshot()
+        self.assertGreaterEqual(s1["heap_released_free"], n * size - 64 * KiB)
+        self.assertGreaterEqual(s1["retained_freed"], n * size - 64 * KiB)
+        self.ctl("reset")
+        s2 = self.snapshot()
+        self.assertEqual(s2["heap_alloc"], 0)
+        self.assertEqual(s2["heap_inuse"], 0)
+        self.assertEqual(s2["heap_released_free"], 0)
+        self.assertEqual(s2["heap_released"], s2["heap_released_dontneed"])
+        self.assertEqual(s2["heap_idle"], s2["heap_released"])
+        self.assertLessEqual(s2["retained_freed"], s0["retained_freed"])
+        self.assertNear(s2["rss"], s0["rss"], SLACK, "rss after reset")
+        self.assertLess(s2["rss"], s1["rss"] - n * size + SLACK)
+        self.assertRegex(self.status()["last_result"], r"released \d+ bytes with MADV_DONTNEED")
+
     def test_free_percent_is_spread_and_exact(self):
         self.ctl("reset")
         self.ctl("alloc 1000 100")

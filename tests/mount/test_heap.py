@@ -69,10 +69,26 @@ def table(pid, name):
     return [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
 
 
-def reconcile(pid):
-    """{name: (resident, bytes)}, None for "-"."""
+CAT = "import sys; sys.stdout.write(open(sys.argv[1]).read())"
+# An interpreter every user may run (a version manager's lives in a home).
+SYSTEM_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+
+
+def reconcile(pid, reader=(), mnt=None):
+    """{name: (resident, bytes)}, None for "-"; read by @reader (a setpriv
+    prefix) or by us, from @mnt (default: the module's mount)."""
     num = lambda s: None if s == "-" else int(s)
-    return {r["name"]: (num(r["resident"]), num(r["bytes"])) for r in table(pid, "reconcile")}
+    path = f"{mnt or MNT}/{pid}/heap/reconcile"
+    if reader:
+        text = subprocess.run([*reader, SYSTEM_PYTHON, "-c", CAT, path],
+                              capture_output=True, text=True, check=True).stdout
+    else:
+        with open(path) as f:
+            text = f.read()
+    lines = text.splitlines()
+    header = lines[0].split()
+    rows = [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
+    return {r["name"]: (num(r["resident"]), num(r["bytes"])) for r in rows}
 
 
 def smaps_heap_view(pid):
@@ -142,11 +158,11 @@ class HeapTestCase(unittest.TestCase):
             self.assertEqual(memstats[name], expected, f"memstats {name}")
         self.assertIn("age_ms", memstats)
 
-    def assertIdentity(self, pid):
+    def assertIdentity(self, pid, reader=(), mnt=None):
         """reconcile adds up: the arena lines to arenas, arenas + neighbours
         to the smaps Rss of the arenas' mappings (identity_diff 0), and with
         the rest to the process's rss, which equals smaps read directly."""
-        r = reconcile(pid)
+        r = reconcile(pid, reader, mnt)
         direct_rss = smaps_rss(pid)
         lines = ("live_objects", "free_slots", "idle", "released_free", "released_dontneed",
                  "released_mixed", "unused", "unlisted")
@@ -282,6 +298,58 @@ class TestAllocatorView(HeapTestCase):
         r = self.assertIdentity(w.pid)
         self.assertLess(r["live_objects"][0], r["live_objects"][1] - 4 * MiB + PAGE, r)
 
+    def test_zero_page_is_not_resident_for_an_unprivileged_reader(self):
+        """pagemap hides page frames from a reader without CAP_SYS_ADMIN, so
+        the zero page cannot be recognised by its frame: it is the present
+        entry that is neither exclusive nor a file page, when no page of the
+        arenas is shared with another process. The identity stays exact."""
+        w = self.heap_workload(NOBODY)
+        w.do(f"alloc 1000 {SIZE}")
+        w.do(f"peek {4 * MiB}")
+        w.stats()
+        root_view = self.assertIdentity(w.pid)
+        r = self.assertIdentity(w.pid, NOBODY)
+        self.assertLess(r["live_objects"][0], r["live_objects"][1] - 4 * MiB + PAGE, r)
+        self.assertEqual(r["arenas"], root_view["arenas"])
+
+    def test_zero_page_after_an_unprivileged_first_reader(self):
+        """The daemon learns the zero page's frame once, from its own
+        pagemap: with its own credentials, even when the first reconcile it
+        serves is an unprivileged reader's (who would see no frames, and
+        every later reader would have had identity_diff < 0)."""
+        mnt = tempfile.mkdtemp(prefix="memviewfs-heap-first-")
+        self.addCleanup(os.rmdir, mnt)
+        os.chmod(mnt, 0o755)
+        daemon = test_mount.start_daemon(mnt)
+        self.addCleanup(daemon.stderr.close)
+        self.addCleanup(lambda: self.assertEqual(test_mount.stop_daemon(daemon, mnt), 0))
+        w = self.heap_workload(NOBODY)
+        w.do(f"alloc 1000 {SIZE}")
+        w.do(f"peek {4 * MiB}")
+        w.stats()
+        self.assertIdentity(w.pid, NOBODY, mnt)
+        r = self.assertIdentity(w.pid, (), mnt)
+        self.assertLess(r["live_objects"][0], r["live_objects"][1] - 4 * MiB + PAGE, r)
+
+    def test_python_under_preload(self):
+        """A real program: python3 under LD_PRELOAD, 30000 objects of 1000
+        bytes, idle. The identity is exact for root reading root's process,
+        and for nobody reading nobody's, and root reading nobody's."""
+        program = ("import sys, time; x = [bytes(1000) for i in range(30000)]; "
+                   "print('ready', flush=True); time.sleep(60)")
+        env = dict(os.environ, LD_PRELOAD=LIBSPANALLOC)
+        env.pop("MALLOC_PERTURB_", None)
+        for runner, reader in (((), ()), (NOBODY, NOBODY), (NOBODY, ())):
+            p = subprocess.Popen([*runner, SYSTEM_PYTHON, "-c", program], stdout=subprocess.PIPE,
+                                 text=True, env=env, cwd="/")
+            self.addCleanup(p.stdout.close)
+            self.addCleanup(p.wait)
+            self.addCleanup(p.kill)
+            self.assertEqual(p.stdout.readline(), "ready\n")
+            time.sleep(0.3)  # the background thread's first tables
+            r = self.assertIdentity(p.pid, reader)
+            self.assertGreater(r["live_objects"][0], 30000 * 1000, (runner, reader, r))
+
     def test_age_ms(self):
         w = self.heap_workload()
         w.do(f"alloc 1000 {SIZE}")
@@ -350,6 +418,57 @@ class TestAccess(HeapTestCase):
             self.assertEqual(out[f"/proc/{w.pid}/pagemap"], expected)
             for n in names:
                 self.assertEqual(out[f"{MNT}/{w.pid}/heap/{n}"], expected, f"{w.pid} {n}")
+
+    def test_every_heap_file_for_readers_with_capabilities(self):
+        """Every file of heap/, for nobody with no capability, with
+        CAP_SYS_ADMIN (it opens /proc/<pid>/map_files, where spanalloc's
+        reader finds the segment, but may not read another user's smaps) and
+        with CAP_SYS_PTRACE (it may read every smaps, and the segment through
+        /proc/<pid>/mem): each answers as /proc/<pid>/smaps and pagemap do.
+        The allocator files never borrow the daemon's privileges."""
+        root_w = self.heap_workload()
+        own_w = self.heap_workload(NOBODY)
+        nodump_w = self.heap_workload(NOBODY)
+        for w in (root_w, own_w, nodump_w):
+            w.do(f"alloc 100 {SIZE}")
+            w.stats()
+        nodump_w.do("nodump")
+        names = sorted(os.listdir(f"{MNT}/{root_w.pid}/heap"))
+        self.assertIn("reconcile", names)
+        self.assertIn("age_ms", names)
+
+        def with_caps(caps):
+            if not caps:
+                return NOBODY
+            plus = ",".join("+" + c for c in caps.split(","))
+            return [*NOBODY, f"--inh-caps={plus}", f"--ambient-caps={plus}"]
+
+        answers = {}
+        for caps in ("", "sys_admin,dac_read_search", "sys_ptrace"):
+            for w in (root_w, own_w, nodump_w):
+                paths = [f"{MNT}/{w.pid}/heap/{n}" for n in names]
+                paths += [f"/proc/{w.pid}/smaps", f"/proc/{w.pid}/pagemap"]
+                run = subprocess.run([*with_caps(caps), SYSTEM_PYTHON, "-c", PROBE, *paths],
+                                     capture_output=True, text=True, check=True, cwd="/")
+                out = json.loads(run.stdout)
+                # pagemap is mode 0400 where smaps is 0444: a reader may pass
+                # one and not the other. reconcile reads both, the other
+                # files smaps (or maps, with the same rule) only.
+                smaps, pagemap = out[f"/proc/{w.pid}/smaps"], out[f"/proc/{w.pid}/pagemap"]
+                for n in names:
+                    expected = smaps if n != "reconcile" or pagemap == "ok" else pagemap
+                    self.assertIn(expected, ("ok", errno.EACCES), (caps, w.pid))
+                    self.assertEqual(out[f"{MNT}/{w.pid}/heap/{n}"], expected,
+                                     f"caps {caps or 'none'}: {w.pid} {n}")
+                answers[caps, w.pid] = (smaps, pagemap)
+        # the cases that matter were met: the kernel refused smaps to the
+        # plain reader and granted it with each capability set
+        self.assertEqual(answers["", root_w.pid][0], errno.EACCES)
+        self.assertEqual(answers["", own_w.pid], ("ok", "ok"))
+        self.assertEqual(answers["sys_ptrace", root_w.pid][0], "ok")
+        # CAP_SYS_ADMIN with CAP_DAC_READ_SEARCH: every file of root's process
+        r = reconcile(root_w.pid, with_caps("sys_admin,dac_read_search"))
+        self.assertEqual(r["identity_diff"][0], 0, r)
 
 
 # A process that maps a memfd named like spanalloc's segment, filled with

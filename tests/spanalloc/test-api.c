@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <spanalloc.h>
@@ -290,6 +291,52 @@ static void test_release_mode_api(void **state)
 	assert_int_equal(sa_get_release_mode(), SA_RELEASE_FREE);
 }
 
+/* Resident pages of [p, p + bytes) (mincore). */
+static size_t resident_pages(void *p, size_t bytes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(page - 1);
+	size_t n = ((uintptr_t)p + bytes - a + (size_t)page - 1) / (size_t)page, r = 0;
+	unsigned char vec[1024];
+	assert_true(n <= sizeof(vec));
+	assert_int_equal(mincore((void *)a, n * (size_t)page, vec), 0);
+	for (size_t i = 0; i < n; i++)
+		r += vec[i] & 1;
+	return r;
+}
+
+/* sa_release_all(): every free page with MADV_DONTNEED, also the pages a
+ * scavenge released with MADV_FREE (resident until memory pressure). */
+static void test_release_all_redoes_madv_free(void **state)
+{
+	(void)state;
+	const size_t big = (size_t)2 << 20; /* a large object: its own span */
+	struct sa_stats before, freed, after;
+	assert_int_equal(sa_set_release_mode(SA_RELEASE_FREE), 0);
+	unsigned char *p = sa_malloc(big);
+	assert_non_null(p);
+	memset(p, 0x5a, big);
+	sa_free(p);
+	sa_scavenge();
+	assert_int_equal(sa_stats(&before), 0);
+	assert_true(before.heap_released_free >= big);
+	/* MADV_FREE: the pages are still there */
+	assert_true(resident_pages(p, big) > 0);
+	size_t released = sa_release_all();
+	assert_true(released >= big);
+	assert_int_equal(sa_stats(&after), 0);
+	assert_int_equal(after.heap_released_free, 0);
+	assert_int_equal(after.heap_released_dontneed, before.heap_released_dontneed +
+			 before.heap_released_free + (after.heap_released - before.heap_released));
+	assert_int_equal(after.heap_released, after.heap_released_dontneed);
+	assert_int_equal(resident_pages(p, big), 0);
+	assert_int_equal(sa_get_release_mode(), SA_RELEASE_FREE); /* unchanged */
+	/* a second time: nothing left to release */
+	assert_int_equal(sa_release_all(), 0);
+	assert_int_equal(sa_stats(&freed), 0);
+	assert_int_equal(freed.heap_released, after.heap_released);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_bad_frees_abort),
 		cmocka_unit_test(test_release_mode_api),
+		cmocka_unit_test(test_release_all_redoes_madv_free),
 		cmocka_unit_test(test_success_keeps_errno),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "model/mv-model-heap.h"
+#include "proc/mv-proc-pagemap.h"
 
 #define PG 4096u
 /* pagemap entries: present (bit 63), swapped (bit 62) */
@@ -359,6 +360,43 @@ test_kernel_view_rule(void **state)
   assert_int_equal(k.swapped, 21);
 }
 
+/* The zero page: by its frame when the reader sees frames; without frames
+ * (0), the present entry that is neither exclusive nor a file page, only
+ * when no page of the mappings is shared with another process. */
+static void
+test_drop_zero_page(void **state)
+{
+  (void) state;
+  const guint64 X = MV_PAGEMAP_EXCLUSIVE, F = MV_PAGEMAP_FILE, ZERO = 0x3b36;
+  /* frames seen: 0 zero page, 1 own page, 2 shared page, 3 absent, 4 swapped */
+  const guint64 seen[] = { P | ZERO, P | X | 0x1234, P | 0x1235, 0, S | 0x77 };
+  /* frames hidden: 0 zero page or shared, 1 own page, 2 file page, 3 absent */
+  const guint64 hidden[] = { P, P | X, P | F, 0 };
+  guint64 e[5];
+
+  memcpy(e, seen, sizeof seen);
+  assert_int_equal(mv_pagemap_drop_zero_page(e, 5, ZERO, TRUE), 1);
+  assert_true(e[0] == ZERO);
+  assert_memory_equal(e + 1, seen + 1, 4 * sizeof(guint64));
+  memcpy(e, seen, sizeof seen);
+  /* sharing does not matter when the frames are seen */
+  assert_int_equal(mv_pagemap_drop_zero_page(e, 5, ZERO, FALSE), 1);
+  assert_true(e[2] == seen[2]);
+  /* the zero page's frame unknown: nothing is dropped by frame */
+  memcpy(e, seen, sizeof seen);
+  assert_int_equal(mv_pagemap_drop_zero_page(e, 5, 0, TRUE), 0);
+  assert_memory_equal(e, seen, sizeof seen);
+
+  memcpy(e, hidden, sizeof hidden);
+  assert_int_equal(mv_pagemap_drop_zero_page(e, 4, ZERO, TRUE), 1);
+  assert_true(e[0] == 0);
+  assert_memory_equal(e + 1, hidden + 1, 3 * sizeof(guint64));
+  /* some page shared with another process: the two look alike, kept */
+  memcpy(e, hidden, sizeof hidden);
+  assert_int_equal(mv_pagemap_drop_zero_page(e, 4, ZERO, FALSE), 0);
+  assert_memory_equal(e, hidden, sizeof hidden);
+}
+
 int
 main(void)
 {
@@ -370,6 +408,7 @@ main(void)
     cmocka_unit_test(test_allocator_v2_arenas),
     cmocka_unit_test(test_age),
     cmocka_unit_test(test_kernel_view_rule),
+    cmocka_unit_test(test_drop_zero_page),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,8 @@ typedef enum {
   MV_DEMO_SCAVENGE, /* release every free page-heap page now, in the current mode */
   MV_DEMO_MODE,     /* mode free|dontneed: how pages are released */
   MV_DEMO_PRESSURE, /* MADV_PAGEOUT over the pages released with MADV_FREE */
-  MV_DEMO_RESET,    /* free everything, give every page back (MADV_DONTNEED), mode free */
+  MV_DEMO_RESET,    /* free everything, give every free page back with MADV_DONTNEED (also
+                     * those released with MADV_FREE before), mode free */
 } MvDemoVerb;
 
 typedef struct {

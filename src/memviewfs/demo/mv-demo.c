@@ -312,12 +312,15 @@ execute(const MvDemoCommand *cmd, GString *result, GError **error)
     g_array_unref(demo.freed);
     demo.objects = g_array_new(FALSE, FALSE, sizeof(DemoObject));
     demo.freed = g_array_new(FALSE, FALSE, sizeof(FreedRun));
-    sa_set_release_mode(SA_RELEASE_DONTNEED);
-    sa_scavenge();
+    /* every free page with MADV_DONTNEED, those an earlier scavenge released
+     * with MADV_FREE too: nothing of the demo stays resident (no LazyFree
+     * left for a later pressure to take) */
+    bytes = sa_release_all();
     sa_set_release_mode(SA_RELEASE_FREE);
     demo.dontneed = FALSE;
-    g_string_printf(result, "freed %" G_GUINT64_FORMAT " objects, every free page released "
-                    "with MADV_DONTNEED, mode free", n);
+    g_string_printf(result, "freed %" G_GUINT64_FORMAT " objects, released %" G_GUINT64_FORMAT
+                    " bytes with MADV_DONTNEED (every free page, also those released with "
+                    "MADV_FREE before), mode free", n, bytes);
     return TRUE;
   }
   return mv_set_errno(error, EINVAL, "unknown command");

@@ -91,12 +91,26 @@ mv_pagemap_zero_pfn(void)
   return zero_pfn_plus_one - 1;
 }
 
-void
-mv_pagemap_drop_zero_page(guint64 *entries, gsize n, guint64 zero_pfn)
+gsize
+mv_pagemap_drop_zero_page(guint64 *entries, gsize n, guint64 zero_pfn, gboolean none_shared_anon)
 {
-  if (zero_pfn == 0)
-    return;
-  for (gsize i = 0; i < n; i++)
-    if ((entries[i] & MV_PAGEMAP_PRESENT) && (entries[i] & MV_PAGEMAP_PFN_MASK) == zero_pfn)
-      entries[i] &= ~MV_PAGEMAP_PRESENT;
+  gsize dropped = 0;
+
+  for (gsize i = 0; i < n; i++) {
+    guint64 e = entries[i];
+    guint64 pfn = e & MV_PAGEMAP_PFN_MASK;
+    gboolean zero;
+
+    if (!(e & MV_PAGEMAP_PRESENT))
+      continue;
+    if (pfn != 0) /* frame 0 is never an anonymous page: 0 means hidden */
+      zero = zero_pfn != 0 && pfn == zero_pfn;
+    else
+      zero = none_shared_anon && !(e & (MV_PAGEMAP_EXCLUSIVE | MV_PAGEMAP_FILE));
+    if (zero) {
+      entries[i] = e & ~MV_PAGEMAP_PRESENT;
+      dropped++;
+    }
+  }
+  return dropped;
 }

@@ -141,10 +141,15 @@ set_caps(const struct __user_cap_data_struct caps[2])
  * raises only the filesystem capabilities. Failing here would leave a
  * daemon thread with a reader's credentials for every later request:
  * that is not survivable. */
+/* The reader this thread has switched to, NULL while it is the daemon. */
+static __thread const MvReader *switched_reader;
+
 void
 mv_reader_restore(void)
 {
   const MvDaemonCreds *d = daemon_creds();
+
+  switched_reader = NULL;
 
   if (!set_caps(d->caps))
     g_error("cannot restore the daemon's capabilities: %s", g_strerror(errno));
@@ -185,6 +190,7 @@ mv_reader_switch(const MvReader *reader, GError **error)
   caps[1].effective = caps[1].permitted & (guint32) (reader->cap_eff >> 32);
   if (!set_caps(caps))
     goto failed;
+  switched_reader = reader;
   return TRUE;
 
 failed:
@@ -541,6 +547,22 @@ mv_reader_enter(const MvReader *reader, pid_t pid, MvAccess access, MvReaderScop
     scope->switched = TRUE;
   }
   return TRUE;
+}
+
+const MvReader *
+mv_reader_suspend(void)
+{
+  const MvReader *reader = switched_reader;
+
+  if (reader != NULL)
+    mv_reader_restore();
+  return reader;
+}
+
+gboolean
+mv_reader_resume(const MvReader *reader, GError **error)
+{
+  return reader == NULL || mv_reader_switch(reader, error);
 }
 
 void

@@ -57,6 +57,14 @@ gboolean mv_reader_enter(const MvReader *reader, pid_t pid, MvAccess access,
 gboolean mv_tree_enter_as_reader(const MvContext *ctx, pid_t pid, MvAccess access,
                                  MvReaderScope *scope, GError **error);
 void mv_reader_leave(MvReaderScope *scope);
+/* For a source the kernel guards more strictly than the access it stands
+ * for (a spanalloc segment: /proc/<pid>/mem needs PTRACE_MODE_ATTACH, its
+ * map_files entry CAP_SYS_ADMIN, where the segment needs what smaps needs),
+ * once the reader's right was proven by an open made as the reader: back
+ * to the daemon's credentials (returns the reader this thread had switched
+ * to, or NULL), then to the reader's again (nothing for NULL). */
+const MvReader *mv_reader_suspend(void);
+gboolean mv_reader_resume(const MvReader *reader, GError **error);
 
 /* Is /proc mounted with hidepid= (so that which pids exist depends on
  * who asks)? */

@@ -8,6 +8,7 @@
  * allocator's are as new as its last publication, which age_ms, the
  * memstats table and reconcile state (tables keep one header line and no
  * comment lines, so awk and sort see only rows). */
+#include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
@@ -42,7 +43,7 @@ render_kernel_value(const MvContext *ctx, const MvNode *node, GString *out, GErr
 
 /* ---- the allocator's segment ----------------------------------------------- */
 
-/* What a failed sa_stats_read_pid() means, in words. */
+/* What a failed sa_stats_read_at() means, in words. */
 static const char *
 segment_error_reason(int err)
 {
@@ -67,10 +68,39 @@ static gboolean
 read_segment(pid_t pid, struct sa_stats_segment_copy *copy, SegmentOutcome *outcome,
              const char **reason, GError **error)
 {
-  int err = sa_stats_read_pid(pid, copy);
   char proc_dir[32];
+  int err = 0, dirfd, maps_fd = -1;
 
   *reason = NULL;
+  /* Access as smaps: /proc/<pid>/maps, opened with this thread's (the
+   * reader's) credentials, needs the same PTRACE_MODE_READ. The segment's
+   * own files need more than that (CAP_SYS_ADMIN or PTRACE_MODE_ATTACH),
+   * and the reader who may read smaps may read the statistics: they are
+   * read with the daemon's credentials, through the /proc/<pid> directory
+   * opened here, which pins the process the maps open was checked on. */
+  mv_proc_pid_path(proc_dir, sizeof proc_dir, pid, NULL);
+  dirfd = openat(mv_proc_root_fd(), proc_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    err = errno;
+  else {
+    maps_fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC);
+    if (maps_fd < 0)
+      err = errno;
+  }
+  if (err == 0) {
+    const MvReader *reader = mv_reader_suspend();
+
+    err = sa_stats_read_at(dirfd, maps_fd, copy);
+    if (!mv_reader_resume(reader, error)) {
+      close(maps_fd);
+      close(dirfd);
+      return FALSE;
+    }
+  }
+  if (maps_fd >= 0)
+    close(maps_fd);
+  if (dirfd >= 0)
+    close(dirfd);
   if (err == 0) {
     *outcome = SEGMENT_OK;
     return TRUE;
@@ -264,6 +294,8 @@ typedef struct {
   gboolean meta_named;      /* the kernel shows the allocator's metadata
                              * mappings by name (CONFIG_ANON_VMA_NAME) */
   guint64 meta_resident;    /* their Rss */
+  guint64 windows_shared;   /* smaps Shared_Clean + Shared_Dirty of the windows: pages
+                             * another process maps too (after a fork) */
 } ReconcileScan;
 
 static gboolean
@@ -294,6 +326,7 @@ scan_mapping(const MvSmapsEntry *entry, gpointer user_data)
   if (holds_arena(scan->allocator, entry->start, entry->end)) {
     MvHeapWindow window = { entry->start, entry->end, entry->v.rss, NULL };
     g_array_append_val(scan->windows, window);
+    scan->windows_shared += entry->v.shared_clean + entry->v.shared_dirty;
   } else {
     mv_resident_2x2_add(&scan->rest, entry);
   }
@@ -328,13 +361,21 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
   g_autoptr(GArray) windows = NULL;
   g_autoptr(GPtrArray) pagemaps = NULL;
   gsize page_size = (gsize) sysconf(_SC_PAGESIZE);
-  guint64 zero_pfn = mv_pagemap_zero_pfn();
+  guint64 zero_pfn;
+  const MvReader *reader;
   ReconcileScan scan = { 0 };
   MvHeapLiveTotals totals;
   MvHeapLedger ledger;
   int fd;
 
   if (allocator == NULL)
+    return FALSE;
+  /* The zero page's frame, learnt (once) from the daemon's own pagemap with
+   * the daemon's credentials: opened as a reader without CAP_SYS_ADMIN it
+   * would show no frame, and 0 would be kept for every later reader. */
+  reader = mv_reader_suspend();
+  zero_pfn = mv_pagemap_zero_pfn();
+  if (!mv_reader_resume(reader, error))
     return FALSE;
   text = g_string_sized_new(64 * 1024);
   if (!mv_pid_read_smaps(ctx->pid, text, NULL, error))
@@ -357,7 +398,8 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
       close(fd);
       return FALSE;
     }
-    mv_pagemap_drop_zero_page(entries, (w->end - w->start) / page_size, zero_pfn);
+    mv_pagemap_drop_zero_page(entries, (w->end - w->start) / page_size, zero_pfn,
+                              scan.windows_shared == 0);
     w->pagemap = entries;
   }
   close(fd);
@@ -385,7 +427,9 @@ render_reconcile(const MvContext *ctx, const MvNode *node, GString *out, GError 
                  "smaps Rss and Size of the mappings holding the arenas = arenas + neighbours");
   append_numbers(out, "identity_diff", ledger.identity_diff, TRUE, 0, FALSE,
                  "arena_mappings - arenas - neighbours: 0 when the process stood still between "
-                 "the smaps and pagemap reads");
+                 "the smaps and pagemap reads; a reader without CAP_SYS_ADMIN, to whom pagemap "
+                 "hides page frames, of a process that shares arena pages with another (fork) "
+                 "sees minus the zero-page mappings there");
   append_numbers(out, "other_anon_private", (gint64) scan.rest.anon_private, TRUE, 0, FALSE,
                  "anonymous private memory outside the arenas' mappings: stacks, brk heap, "
                  "other mmaps, the allocator's metadata");

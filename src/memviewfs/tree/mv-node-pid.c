@@ -69,6 +69,24 @@ render_rollup_value(const MvContext *ctx, const MvNode *node, GString *out, GErr
   return TRUE;
 }
 
+/* The exact Pss/SwapPss for a table built from smaps. A process without an
+ * address space (kernel thread, zombie) has an empty smaps, which /proc
+ * serves, and a smaps_rollup that is ESRCH: its tables show 0, as smaps. */
+static gboolean
+load_rollup_for_smaps(pid_t pid, MvPidRollup *rollup, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (mv_pid_load_rollup(pid, rollup, &local_error))
+    return TRUE;
+  if (mv_error_errno(local_error) == ESRCH) {
+    memset(rollup, 0, sizeof *rollup);
+    return TRUE;
+  }
+  g_propagate_error(error, g_steal_pointer(&local_error));
+  return FALSE;
+}
+
 static gboolean
 render_resident_value(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
@@ -104,7 +122,7 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
   const MvResident2x2 *r;
   const MvMappingRow *t;
 
-  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+  if (model == NULL || !load_rollup_for_smaps(ctx->pid, &rollup, error)) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }
@@ -156,7 +174,7 @@ render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError *
   g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, NULL, error);
   MvPidRollup rollup;
 
-  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+  if (model == NULL || !load_rollup_for_smaps(ctx->pid, &rollup, error)) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }

@@ -121,7 +121,13 @@ static const char readme_heap[] =
   "columns resident (bytes of pages present in RAM, from /proc/<pid>/pagemap bit\n"
   "63) and bytes (virtual size of the category); \"-\" where a column does not\n"
   "apply; pages that only map the kernel's shared zero page are not resident\n"
-  "(smaps does not count them either). Every page of the arenas is in exactly\n"
+  "(smaps does not count them either): known by the zero page's frame number to\n"
+  "a reader with CAP_SYS_ADMIN; pagemap hides frame numbers from others, to\n"
+  "whom they are the present entries neither exclusive (bit 56) nor file pages\n"
+  "(bit 61), exact when no page of the arenas' mappings is shared with another\n"
+  "process (smaps Shared_Clean and Shared_Dirty 0; after a fork, shared pages\n"
+  "and the zero page look alike: both count as resident and identity_diff is\n"
+  "minus the zero-page mappings). Every page of the arenas is in exactly\n"
   "one of live_objects, free_slots, idle, released_free, released_dontneed,\n"
   "released_mixed (version 1 segments), unused (never handed to the page heap),\n"
   "unlisted. An in-use small-object span's resident bytes count as live objects\n"
@@ -139,7 +145,11 @@ static const char readme_heap[] =
   "file_shared = rss, the whole smaps Rss of the same read. A released_free line\n"
   "with resident bytes is why RSS stays above what a program uses: released with\n"
   "MADV_FREE, yet resident and in rss (LazyFree) until memory pressure.\n"
-  "Access: like smaps and pagemap (PTRACE_MODE_READ), for every file of heap/.\n";
+  "Access: like smaps (PTRACE_MODE_READ), for every file of heap/; reconcile\n"
+  "also needs what pagemap needs (mode 0400). The statistics segment is read\n"
+  "once /proc/<pid>/maps opened as the reader proved that right, with the\n"
+  "daemon's credentials (its map_files entry needs CAP_SYS_ADMIN, mem\n"
+  "PTRACE_MODE_ATTACH).\n";
 /* Shown while demo/ exists (not with -o nodemo). */
 static const char readme_demo[] =
   "\n"
@@ -154,7 +164,10 @@ static const char readme_demo[] =
   "                                        rss stays, retained_freed and heap_released grow\n"
   "  echo 'pressure' > demo/ctl            MADV_PAGEOUT over them: the kernel takes them\n"
   "                                        back, rss and retained_freed drop\n"
-  "  touch (allocate again what was freed), mode free|dontneed, free all, reset.\n"
+  "  touch (allocate again what was freed), mode free|dontneed, free all, and\n"
+  "  reset: back to the start (every object freed, every free page released\n"
+  "  with MADV_DONTNEED, also those released with MADV_FREE: rss and\n"
+  "  retained_freed return to where they started; mode free).\n"
   "Live objects are bounded by -o demo_max=SIZE (default 256M); a malformed or\n"
   "oversized command is EINVAL and changes nothing; demo/status shows why.\n";
 
