@@ -24,6 +24,7 @@ import time
 import unittest
 
 MEMVIEWFS = None
+HEAP_WORKLOAD = LIBSPANALLOC = None  # given in a plain build only
 PROM = "metrics/memviewfs.prom"
 NOBODY = 65534
 # A uid and a gid that no other process on the machine uses: the sleepers
@@ -414,6 +415,95 @@ class TestGrant(unittest.TestCase):
             os.rmdir(d)
 
 
+class HeapWorkloads:
+    """Copies of heap-workload (tests/mount/heap-workload.c) under a name
+    no other process has, preloaded with libspanalloc-malloc.so: their
+    spanalloc statistics are what they answer to "stats", which also
+    publishes them; idle afterwards, the numbers stand still."""
+
+    def __init__(self, count):
+        self.tmp = tempfile.mkdtemp(prefix="mvm-heap-")
+        self.comm = f"mvh{os.getpid() % 100000}{random.randrange(1000)}"[:15]
+        exe = os.path.join(self.tmp, self.comm)
+        shutil.copy(HEAP_WORKLOAD, exe)
+        env = dict(os.environ, LD_PRELOAD=LIBSPANALLOC, SPANALLOC_SCAVENGE_MS="600000")
+        env.pop("MALLOC_PERTURB_", None)
+        self.procs = [subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       text=True, bufsize=1, env=env) for _ in range(count)]
+        self.pids = [int(self.reply(p).split()[1]) for p in self.procs]
+
+    @staticmethod
+    def reply(proc):
+        line = proc.stdout.readline()
+        assert line.startswith("ok"), line
+        return line
+
+    def do(self, proc, command):
+        proc.stdin.write(command + "\n")
+        return self.reply(proc).split()[1:]
+
+    def stats(self, proc):
+        return {k: int(v) for k, v in (kv.split("=") for kv in self.do(proc, "stats"))}
+
+    def close(self):
+        for p in self.procs:
+            p.stdin.close()
+            p.kill()
+            p.wait()
+            p.stdout.close()
+        shutil.rmtree(self.tmp)
+
+
+class TestSpanalloc(unittest.TestCase):
+    """The spanalloc ladder: summed by comm by default, per pid with
+    -o metrics_pids, each equal to what the allocator itself reports."""
+
+    FIELDS = ("sys", "heap_sys", "heap_alloc", "heap_inuse", "heap_objects", "mallocs", "frees")
+
+    def setUp(self):
+        if HEAP_WORKLOAD is None:
+            self.skipTest("no heap workload (sanitizer build)")
+        self.heaps = HeapWorkloads(2)
+        self.addCleanup(self.heaps.close)
+        self.heaps.do(self.heaps.procs[0], f"alloc 1000 {64 << 10}")
+        self.heaps.do(self.heaps.procs[1], "alloc 5000 100")
+        self.stats = [self.heaps.stats(p) for p in self.heaps.procs]
+
+    @staticmethod
+    def family(field):
+        return field + ("_total" if field in ("mallocs", "frees") else
+                        "" if field == "heap_objects" else "_bytes")
+
+    def test_summed_by_comm(self):
+        mnt = Mount()
+        try:
+            text = mnt.read()
+        finally:
+            mnt.close()
+        comm = f'comm="{self.heaps.comm}"'
+        for field in self.FIELDS:
+            got = samples(text, f"memviewfs_by_comm_spanalloc_{self.family(field)}").get(comm)
+            self.assertEqual(got, sum(s[field] for s in self.stats), field)
+        self.assertIn(comm, samples(text, "memviewfs_by_comm_spanalloc_statistics_age_seconds"))
+        self.assertNotIn("memviewfs_process_spanalloc_", text)
+
+    def test_per_pid_with_the_option(self):
+        mnt = Mount("metrics_pids")
+        try:
+            text = mnt.read()
+        finally:
+            mnt.close()
+        for pid, stats in zip(self.heaps.pids, self.stats):
+            for field in self.FIELDS:
+                got = samples(text, f"memviewfs_process_spanalloc_{self.family(field)}")
+                self.assertEqual(got.get(f'pid="{pid}",comm="{self.heaps.comm}"'), stats[field],
+                                 field)
+        self.assertNotIn("memviewfs_by_comm_spanalloc_", text)
+
+
 if __name__ == "__main__":
     MEMVIEWFS = os.path.abspath(sys.argv[1])
+    if len(sys.argv) > 3 and not sys.argv[2].startswith("-"):
+        HEAP_WORKLOAD, LIBSPANALLOC = (os.path.abspath(a) for a in sys.argv[2:4])
+        del sys.argv[2:4]
     unittest.main(argv=sys.argv[:1] + sys.argv[2:], verbosity=2)
