@@ -147,10 +147,15 @@ static const struct {
 #undef MV_ALLOCATOR_METRIC_X
 };
 
+/* allocator_value() reads every member of the ladder as a guint64 */
+#define MV_ALLOCATOR_SIZE_X(member, suffix, type, help) \
+  _Static_assert(sizeof(((struct sa_stats *) 0)->member) == sizeof(guint64), #member);
+MV_ALLOCATOR_METRICS(MV_ALLOCATOR_SIZE_X)
+#undef MV_ALLOCATOR_SIZE_X
+
 static guint64
 allocator_value(const AllocatorSample *sample, gsize m)
 {
-  /* every member of the ladder is a uint64_t */
   return G_STRUCT_MEMBER(guint64, &sample->stats, allocator_metrics[m].offset);
 }
 
