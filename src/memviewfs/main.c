@@ -19,6 +19,7 @@
 
 #include "demo/mv-demo.h"
 #include "mv-fuse.h"
+#include "tree/mv-tree.h"
 #include "mv-version.h"
 #include "proc/mv-proc.h"
 #include <fuse_lowlevel.h>
@@ -34,11 +35,15 @@ typedef struct {
   GPtrArray *positional; /* the non-option arguments, in order */
   char *demo_max;        /* -o demo_max=SIZE */
   int nodemo;            /* -o nodemo */
+  int metrics_pids;      /* -o metrics_pids */
+  char *metrics_gid;     /* -o metrics_gid=GID */
 } MvOptions;
 
 static const struct fuse_opt mv_opts[] = {
   { "demo_max=%s", offsetof(MvOptions, demo_max), 0 },
   { "nodemo", offsetof(MvOptions, nodemo), 1 },
+  { "metrics_pids", offsetof(MvOptions, metrics_pids), 1 },
+  { "metrics_gid=%s", offsetof(MvOptions, metrics_gid), 0 },
   FUSE_OPT_END
 };
 
@@ -68,7 +73,11 @@ print_usage(const char *argv0)
          "    -V   --version         print the version and exit\n"
          "    -o demo_max=SIZE       bound of the demo heap's live objects (bytes, or\n"
          "                           with a K/M/G suffix; default 256M)\n"
-         "    -o nodemo              no demo/ directory (no demo heap)\n",
+         "    -o nodemo              no demo/ directory (no demo heap)\n"
+         "    -o metrics_pids        per-process series in metrics/ (pid label) besides\n"
+         "                           the sums by comm, user and cgroup\n"
+         "    -o metrics_gid=GID     members of group GID read metrics/ as computed\n"
+         "                           with the daemon's credentials (every process)\n",
          argv0);
 }
 
@@ -156,6 +165,17 @@ main(int argc, char *argv[])
     }
     mv_demo_configure(!options.nodemo, demo_max);
   }
+  {
+    guint64 gid = 0;
+
+    if (options.metrics_gid != NULL &&
+        (!g_ascii_string_to_unsigned(options.metrics_gid, 10, 0, G_MAXUINT32 - 1, &gid, NULL))) {
+      fprintf(stderr, "%s: metrics_gid=%s: not a numeric group id\n", argv[0],
+              options.metrics_gid);
+      goto out_args;
+    }
+    mv_metrics_configure(options.metrics_pids, options.metrics_gid != NULL, (gid_t) gid);
+  }
   if (options.positional->len > 2) {
     fprintf(stderr, "%s: too many arguments (see --help)\n", argv[0]);
     goto out_args;
@@ -223,5 +243,6 @@ out_args:
   fuse_opt_free_args(&args);
   g_ptr_array_unref(options.positional);
   free(options.demo_max);
+  free(options.metrics_gid);
   return ret;
 }

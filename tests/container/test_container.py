@@ -529,10 +529,16 @@ class TestDaemonSet(unittest.TestCase):
         self.assertEqual(float(limit.group(1)), 128 * MiB)
         # the daemon's own series (podman 4.3 ignores hostPID: the pod has
         # its own PID namespace here; test_host_pid covers the node's view)
-        self.assertRegex(metrics, r'(?m)^memviewfs_process_rss_bytes\{comm="memviewfs",pid="\d+"\} ')
-        pids = {int(m.group(1)) for m in re.finditer(r'^memviewfs_process_\w+\{[^}]*\bpid="(\d+)"',
-                                                     metrics, re.M)}
-        print(f"node-exporter served {len(served)} memviewfs families for {len(pids)} processes")
+        # summed by comm (no pid label by default); node-exporter (nobody,
+        # group 9100 = metrics_gid) gets the daemon's full view: the
+        # daemon's own PSS, which /proc shows only to root
+        self.assertRegex(metrics, r'(?m)^memviewfs_by_comm_rss_bytes\{comm="memviewfs"\} ')
+        self.assertRegex(metrics, r'(?m)^memviewfs_by_comm_pss_bytes\{comm="memviewfs"\} [1-9]')
+        self.assertIn("memviewfs_scrape_full_view 1\n", metrics)
+        self.assertNotRegex(metrics, r'(?m)^memviewfs_\w+\{[^}]*\bpid="')
+        comms = {m.group(1) for m in re.finditer(r'^memviewfs_by_comm_\w+\{comm="([^"]*)"',
+                                                 metrics, re.M)}
+        print(f"node-exporter served {len(served)} memviewfs families for {len(comms)} commands")
 
 
 if __name__ == "__main__":

@@ -117,7 +117,7 @@ def main():
     os.chmod(mnt, 0o755)
     # up to 64 FUSE worker threads: as many as the readers can keep busy,
     # each of which would get a glibc arena of its own
-    daemon = subprocess.Popen([memviewfs, "-f", "-o", "allow_other,max_threads=64", mnt],
+    daemon = subprocess.Popen([memviewfs, "-f", "-o", "allow_other,max_threads=64,metrics_pids", mnt],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(500):

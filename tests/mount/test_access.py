@@ -269,7 +269,7 @@ def pause_forever(setup):
 
 
 def start_daemon(mountpoint, *args):
-    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", "allow_other", *args, mountpoint],
+    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", "allow_other,metrics_pids", *args, mountpoint],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for _ in range(500):
         if os.path.ismount(mountpoint):

@@ -33,7 +33,7 @@ DAEMON = None
 
 
 def start_daemon(mountpoint, *extra):
-    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", "allow_other", *extra, mountpoint],
+    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", "allow_other,metrics_pids", *extra, mountpoint],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for _ in range(500):
         if os.path.ismount(mountpoint):

@@ -291,6 +291,13 @@ mv_cgroup_read(MvCgroup *cg, const char *root, pid_t pid, GError **error)
 {
   if (!mv_cgroup_locate(root, pid, &cg->location, error))
     return FALSE;
+  mv_cgroup_read_values(cg, root);
+  return TRUE;
+}
+
+void
+mv_cgroup_read_values(MvCgroup *cg, const char *root)
+{
   const char *dir = cg->location.dir;
   gboolean v2 = cg->location.version == MV_CGROUP_V2;
   guint64 value, value2;
@@ -323,5 +330,54 @@ mv_cgroup_read(MvCgroup *cg, const char *root, pid_t pid, GError **error)
     else
       g_array_unref(procs);
   }
+}
+
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Depth first, parents before children, siblings in name order. */
+static void
+walk_cgroup_dir(const char *root, const MvCgroupLocation *top, const char *rel,
+                MvCgroupFunc func, gpointer user_data)
+{
+  g_autofree char *dir = g_build_filename(top->mount_point, rel, NULL);
+  g_autofree char *under = under_root(root, dir);
+  g_autoptr(GDir) listing = g_dir_open(under, 0, NULL);
+  g_autoptr(GPtrArray) children = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(MvCgroup) cgroup = mv_cgroup_new();
+  const char *name;
+
+  cgroup->location.version = top->version;
+  cgroup->location.mount_root = g_strdup(top->mount_root);
+  cgroup->location.mount_point = g_strdup(top->mount_point);
+  cgroup->location.dir = g_strdup(dir);
+  cgroup->location.cgroup_path =
+    rel[0] == '\0' ? g_strdup(top->mount_root) : g_build_filename(top->mount_root, rel, NULL);
+  mv_cgroup_read_values(cgroup, root);
+  func(cgroup, user_data);
+
+  while (listing != NULL && (name = g_dir_read_name(listing)) != NULL) {
+    g_autofree char *child = g_build_filename(under, name, NULL);
+    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+      g_ptr_array_add(children, g_strdup(name));
+  }
+  g_ptr_array_sort(children, compare_names);
+  for (guint i = 0; i < children->len; i++) {
+    g_autofree char *child_rel = g_build_filename(rel, g_ptr_array_index(children, i), NULL);
+    walk_cgroup_dir(root, top, child_rel, func, user_data);
+  }
+}
+
+gboolean
+mv_cgroup_foreach(const char *root, MvCgroupFunc func, gpointer user_data, GError **error)
+{
+  g_auto(MvCgroupLocation) self = { 0 };
+
+  if (!mv_cgroup_locate(root, 0, &self, error))
+    return FALSE;
+  walk_cgroup_dir(root, &self, "", func, user_data);
   return TRUE;
 }

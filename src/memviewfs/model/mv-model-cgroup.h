@@ -112,4 +112,18 @@ mv_cgroup_has(const MvCgroup *cgroup, int field_index)
  * mv_cgroup_locate); a missing value file just leaves its value absent. */
 gboolean mv_cgroup_read(MvCgroup *out, const char *root, pid_t pid, GError **error);
 
+/* Reads every value of the cgroup at @out->location (already filled in):
+ * mv_cgroup_read() without the locating. */
+void mv_cgroup_read_values(MvCgroup *out, const char *root);
+
+/* Calls @func for every cgroup of the memory hierarchy the reader (the
+ * daemon) sees: the whole mount of its own memory hierarchy (v1 "memory",
+ * or v2's unified one), parents before children, siblings in name order.
+ * Values a cgroup lacks (a v2 cgroup where the memory controller is not
+ * enabled) are absent. @func must not keep @cgroup. ENOENT as
+ * mv_cgroup_locate() when the daemon has no memory cgroup. */
+typedef void (*MvCgroupFunc)(const MvCgroup *cgroup, gpointer user_data);
+gboolean mv_cgroup_foreach(const char *root, MvCgroupFunc func, gpointer user_data,
+                           GError **error);
+
 G_END_DECLS

@@ -317,6 +317,12 @@ reader_in_group(const MvReader *reader, gid_t gid)
   return FALSE;
 }
 
+gboolean
+mv_reader_in_group(const MvReader *reader, gid_t gid)
+{
+  return reader_in_group(reader, gid);
+}
+
 /* Does @reader hold @cap in the user namespace of @pid? The kernel's
  * cap_capable(): walking up from the target's namespace, the reader's
  * effective set counts when the walk meets the reader's namespace, and the

@@ -41,6 +41,9 @@ gboolean mv_reader_decide(const MvReader *reader, pid_t pid, MvAccess access, Mv
 gboolean mv_reader_decide_full(const MvReader *reader, pid_t pid, gboolean pid_is_process,
                                MvAccess access, MvReadAs *as, GError **error);
 
+/* Is @gid the reader's fsgid or one of its supplementary groups? */
+gboolean mv_reader_in_group(const MvReader *reader, gid_t gid);
+
 /* Switches this thread to @reader's credentials (fsuid, fsgid, groups,
  * effective capabilities); mv_reader_restore() switches back. */
 gboolean mv_reader_switch(const MvReader *reader, GError **error);

@@ -3,10 +3,12 @@
  * at open(), so a reader in a container sees its container), on cgroup v1
  * and v2; and <pid>/cgroup, the path of a process's memory cgroup. A value
  * the kernel does not expose is ENOENT, never a made-up number. */
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "model/mv-model-cgroup.h"
+#include "mv-prom.h"
 #include "mv-tree.h"
 
 static MvCgroup *
@@ -113,26 +115,56 @@ mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString *out, GEr
   return TRUE;
 }
 
-/* The reader's cgroup as gauges, cgroup label = its path; a limit of
- * "max" is +Inf. Nothing when the reader has no readable memory cgroup. */
-void
-mv_metrics_append_cgroup(const MvContext *ctx, GString *out)
-{
-  g_autoptr(MvCgroup) cgroup = load_caller_cgroup(ctx, NULL);
+/* Every memory cgroup as gauges, cgroup label = its path as
+ * /proc/<pid>/cgroup names it (the daemon's view); a limit of "max" is
+ * +Inf. A cgroup without memory accounting (no usage: v2 without the
+ * memory controller) is left out. */
+typedef struct {
+  GString *samples[MV_CGROUP_N_FIELDS]; /* one family's samples each */
+  guint count;
+} CgroupSamples;
 
-  if (cgroup == NULL)
+static void
+add_cgroup_samples(const MvCgroup *cgroup, gpointer user_data)
+{
+  CgroupSamples *samples = user_data;
+
+  if (!mv_cgroup_has(cgroup, MV_CGROUP_FIELD_usage))
     return;
-#define MV_CGROUP_X(member, name, description)                                              \
-  if (mv_cgroup_has(cgroup, MV_CGROUP_FIELD_##member)) {                                    \
-    g_string_append(out, "# HELP memviewfs_cgroup_" name "_bytes " description ".\n"         \
-                         "# TYPE memviewfs_cgroup_" name "_bytes gauge\n"                  \
-                         "memviewfs_cgroup_" name "_bytes{cgroup=\"");                      \
-    mv_metrics_append_label_value(out, cgroup->location.cgroup_path);                       \
-    if (MV_CGROUP_FIELD_##member == MV_CGROUP_FIELD_limit && cgroup->limit_is_max)          \
-      g_string_append(out, "\"} +Inf\n");                                                   \
-    else                                                                                    \
-      g_string_append_printf(out, "\"} %" G_GUINT64_FORMAT "\n", cgroup->member);          \
+  samples->count++;
+#define MV_CGROUP_X(member, name, description)                                               \
+  if (mv_cgroup_has(cgroup, MV_CGROUP_FIELD_##member)) {                                     \
+    GString *out = samples->samples[MV_CGROUP_FIELD_##member];                               \
+    if (MV_CGROUP_FIELD_##member == MV_CGROUP_FIELD_limit && cgroup->limit_is_max)           \
+      mv_prom_sample_double(out, "memviewfs_cgroup_" name "_bytes", INFINITY, "cgroup",      \
+                            cgroup->location.cgroup_path, NULL);                             \
+    else                                                                                     \
+      mv_prom_sample_u64(out, "memviewfs_cgroup_" name "_bytes", cgroup->member, "cgroup",   \
+                         cgroup->location.cgroup_path, NULL);                                \
   }
   MV_CGROUP_FIELDS(MV_CGROUP_X)
 #undef MV_CGROUP_X
+}
+
+void
+mv_metrics_append_cgroups(GString *out, guint *cgroups, guint *read_errors)
+{
+  CgroupSamples samples = { { NULL } };
+
+  for (int i = 0; i < MV_CGROUP_N_FIELDS; i++)
+    samples.samples[i] = g_string_new(NULL);
+  if (!mv_cgroup_foreach("", add_cgroup_samples, &samples, NULL))
+    ++*read_errors;
+  *cgroups += samples.count;
+#define MV_CGROUP_X(member, name, description)                                               \
+  if (samples.samples[MV_CGROUP_FIELD_##member]->len > 0) {                                  \
+    mv_prom_family(out, "memviewfs_cgroup_" name "_bytes", "gauge",                          \
+                   "Memory cgroup: " description ".");                                       \
+    g_string_append_len(out, samples.samples[MV_CGROUP_FIELD_##member]->str,                 \
+                        samples.samples[MV_CGROUP_FIELD_##member]->len);                     \
+  }
+  MV_CGROUP_FIELDS(MV_CGROUP_X)
+#undef MV_CGROUP_X
+  for (int i = 0; i < MV_CGROUP_N_FIELDS; i++)
+    g_string_free(samples.samples[i], TRUE);
 }

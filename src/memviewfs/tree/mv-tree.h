@@ -68,13 +68,16 @@ extern const MvNode mv_demo_dir;
 gboolean mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString *out,
                               GError **error);
 
-/* The reader's cgroup gauges for metrics/ (nothing when it has no memory
- * cgroup the daemon can read). */
-void mv_metrics_append_cgroup(const MvContext *ctx, GString *out);
+/* The gauges of every memory cgroup the daemon sees, for metrics/
+ * (mv-node-cgroup.c): adds the number exported to *@cgroups, and 1 to
+ * *@read_errors when the hierarchy cannot be walked. */
+void mv_metrics_append_cgroups(GString *out, guint *cgroups, guint *read_errors);
 
-/* A Prometheus label value: made valid UTF-8 (U+FFFD for invalid bytes),
- * backslash, double quote and newline escaped. Every label goes through it. */
-void mv_metrics_append_label_value(GString *out, const char *value);
+/* -o metrics_pids: per-process series in metrics/ too; -o metrics_gid=GID
+ * (@has_gid): readers in group @gid get metrics/ computed with the
+ * daemon's credentials (every process), as /proc's hidepid gid= exempts a
+ * group. Nothing else in the tree changes for them. */
+void mv_metrics_configure(gboolean per_pid, gboolean has_gid, gid_t gid);
 
 /* Appends "<value>\n": the contract of every value file (bytes). */
 void mv_render_value(GString *out, guint64 value);
