@@ -58,6 +58,24 @@ render_status_value(const MvContext *ctx, const MvNode *node, GString *out, GErr
   return TRUE;
 }
 
+/* /proc/<pid>/oom_score as the kernel prints it: the badness the OOM
+ * killer gives the process (0..2000), a plain integer. */
+static gboolean
+render_oom_score(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new(32);
+  guint64 score;
+
+  if (!mv_pid_read(ctx->pid, "oom_score", text, error))
+    return FALSE;
+  g_strstrip(text->str);
+  if (!g_ascii_string_to_unsigned(text->str, 10, 0, G_MAXUINT64, &score, NULL))
+    return mv_set_errno(error, EIO, "%d/oom_score: not a number: %s", (int) ctx->pid,
+                        text->str);
+  mv_render_value(out, score);
+  return TRUE;
+}
+
 static gboolean
 render_rollup_value(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
@@ -192,6 +210,12 @@ static const MvNode pid_entries[] = {
           "argument written \\012, a backslash \\134)"),
   STATUS_VALUE("rss", vm_rss, "resident set, bytes (status VmRSS: what ps/top show as RSS)"),
   STATUS_VALUE("vsz", vm_size, "virtual size, bytes (status VmSize)"),
+  STATUS_VALUE("rss_peak", vm_hwm,
+               "the highest rss the process has had, bytes (status VmHWM; reset by writing 5 "
+               "to /proc/<pid>/clear_refs)"),
+  MV_PID_FILE("oom_score", MV_ACCESS_ANY, render_oom_score, 0, "oom_score",
+              "the OOM killer's badness of the process, 0..2000, higher is killed first "
+              "(/proc/<pid>/oom_score; a number, not bytes)"),
   ROLLUP_VALUE("pss", pss, "proportional set, bytes: each resident page / its sharers "
                            "(smaps_rollup Pss)"),
   ROLLUP_VALUE("uss", uss, "unique set, bytes: pages this process alone maps "
