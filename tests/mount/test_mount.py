@@ -725,7 +725,7 @@ class TestCgroup(MountTestCase):
         limit_file = "memory.limit_in_bytes" if self.version == 1 else "memory.max"
         with open(os.path.join(self.child, limit_file), "w") as f:
             f.write("-1" if self.version == 1 else "max")
-        seen = self.read_inside(self.grandchild, ["limit"])
+        seen = self.read_inside(self.grandchild, ["limit_raw"])
         limits = []
         d = self.own
         while True:
@@ -739,7 +739,7 @@ class TestCgroup(MountTestCase):
                 break
             d = os.path.dirname(d)
         finite = [int(l) for l in limits if l != "max" and int(l) < (1 << 62)]
-        self.assertEqual(seen["limit"].strip(), str(min(finite)) if finite else "max")
+        self.assertEqual(seen["limit_raw"].strip(), str(min(finite)) if finite else "max")
 
 
 class TestMetrics(MountTestCase):

@@ -148,6 +148,7 @@ mv_cgroup_free(MvCgroup *cgroup)
     return;
   mv_cgroup_location_clear(&cgroup->location);
   g_free(cgroup->pressure);
+  g_free(cgroup->events);
   if (cgroup->procs != NULL)
     g_array_unref(cgroup->procs);
   g_free(cgroup);
@@ -290,11 +291,46 @@ read_available(MvCgroup *cg, const char *root)
   SET(cg, available, MIN(available, cg->limit));
 }
 
+/* Checks that an events file is `key value` lines (kept as text). */
+static gboolean
+accept_any(const char *key, gsize key_len, guint64 value, gpointer user_data)
+{
+  return TRUE;
+}
+
+static void
+read_events(MvCgroup *cg, const char *root)
+{
+  const char *dir = cg->location.dir;
+  g_autoptr(GString) text = g_string_new(NULL);
+  guint64 value;
+  gboolean is_max;
+
+  if (cg->location.version == MV_CGROUP_V2) {
+    if (read_cgroup_file(root, dir, "memory.events", text) &&
+        mv_keyvalue_parse(text->str, text->len, accept_any, NULL, NULL))
+      cg->events = g_strndup(text->str, text->len);
+    return;
+  }
+  if (!read_single(root, dir, "memory.failcnt", &value, &is_max) || is_max ||
+      !read_cgroup_file(root, dir, "memory.oom_control", text) ||
+      !mv_keyvalue_parse(text->str, text->len, accept_any, NULL, NULL))
+    return;
+  cg->events = g_strdup_printf("failcnt %" G_GUINT64_FORMAT "\n%s", value, text->str);
+}
+
 gboolean
 mv_cgroup_read(MvCgroup *cg, const char *root, pid_t pid, GError **error)
 {
   if (!mv_cgroup_locate(root, pid, &cg->location, error))
     return FALSE;
+  mv_cgroup_read_values(cg, root);
+  return TRUE;
+}
+
+void
+mv_cgroup_read_values(MvCgroup *cg, const char *root)
+{
   const char *dir = cg->location.dir;
   gboolean v2 = cg->location.version == MV_CGROUP_V2;
   guint64 value, value2;
@@ -316,6 +352,10 @@ mv_cgroup_read(MvCgroup *cg, const char *root, pid_t pid, GError **error)
     SET(cg, swap, value2 > cg->usage ? value2 - cg->usage : 0);
   }
   read_available(cg, root);
+  if (read_single(root, dir, v2 ? "memory.peak" : "memory.max_usage_in_bytes", &value,
+                  &is_max) && !is_max)
+    SET(cg, peak, value);
+  read_events(cg, root);
 
   g_autoptr(GString) text = g_string_new(NULL);
   if (v2 && read_cgroup_file(root, dir, "memory.pressure", text))
@@ -327,5 +367,4 @@ mv_cgroup_read(MvCgroup *cg, const char *root, pid_t pid, GError **error)
     else
       g_array_unref(procs);
   }
-  return TRUE;
 }

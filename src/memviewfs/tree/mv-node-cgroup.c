@@ -37,10 +37,51 @@ render_cgroup_value(const MvContext *ctx, const MvNode *node, GString *out, GErr
   if (!mv_cgroup_has(cgroup, (int) node->arg))
     return mv_set_errno(error, ENOENT, "cgroup %s: no %s on this kernel or cgroup version",
                         cgroup->location.cgroup_path, node->name);
-  if (node->arg == MV_CGROUP_FIELD_limit && cgroup->limit_is_max)
+  if (node->arg == MV_CGROUP_FIELD_limit && cgroup->limit_is_max) {
+    /* no limit: the cgroup can have what the machine has (MemTotal), a
+     * number for shell arithmetic; limit_raw says "max" */
+    g_autoptr(GString) text = g_string_sized_new(4096);
+    MvMeminfo meminfo;
+    if (!mv_read_file("/proc/meminfo", text, error) ||
+        !mv_meminfo_parse(text->str, text->len, &meminfo, error))
+      return FALSE;
+    mv_render_value(out, meminfo.mem_total);
+  } else {
+    mv_render_value(out, G_STRUCT_MEMBER(guint64, cgroup, cgroup_value_offsets[node->arg]));
+  }
+  return TRUE;
+}
+
+/* The limit as the kernel states it: "max" when nothing up the path limits
+ * the cgroup (v1's PAGE_COUNTER_MAX too), else the smallest limit. */
+static gboolean
+render_cgroup_limit_raw(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(MvCgroup) cgroup = load_caller_cgroup(ctx, error);
+
+  if (cgroup == NULL)
+    return FALSE;
+  if (!mv_cgroup_has(cgroup, MV_CGROUP_FIELD_limit))
+    return mv_set_errno(error, ENOENT, "cgroup %s: its limit cannot be read",
+                        cgroup->location.cgroup_path);
+  if (cgroup->limit_is_max)
     g_string_append(out, "max\n");
   else
-    mv_render_value(out, G_STRUCT_MEMBER(guint64, cgroup, cgroup_value_offsets[node->arg]));
+    mv_render_value(out, cgroup->limit);
+  return TRUE;
+}
+
+static gboolean
+render_cgroup_events(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(MvCgroup) cgroup = load_caller_cgroup(ctx, error);
+
+  if (cgroup == NULL)
+    return FALSE;
+  if (cgroup->events == NULL)
+    return mv_set_errno(error, ENOENT, "cgroup %s: no memory.events (v2) or memory.failcnt "
+                        "and memory.oom_control (v1)", cgroup->location.cgroup_path);
+  g_string_append(out, cgroup->events);
   return TRUE;
 }
 
@@ -84,22 +125,54 @@ render_cgroup_procs(const MvContext *ctx, const MvNode *node, GString *out, GErr
   return TRUE;
 }
 
+/* Does the reader's cgroup have what @node shows? (listing and lookup) */
+static gboolean
+cgroup_entry_present(const MvContext *ctx, const MvNode *node)
+{
+  g_autoptr(MvCgroup) cgroup = load_caller_cgroup(ctx, NULL);
+
+  if (cgroup == NULL)
+    return FALSE;
+  if (node->render == render_cgroup_value)
+    return mv_cgroup_has(cgroup, (int) node->arg);
+  if (node->render == render_cgroup_limit_raw)
+    return mv_cgroup_has(cgroup, MV_CGROUP_FIELD_limit);
+  if (node->render == render_cgroup_pressure)
+    return cgroup->pressure != NULL;
+  if (node->render == render_cgroup_events)
+    return cgroup->events != NULL;
+  if (node->render == render_cgroup_procs)
+    return cgroup->procs != NULL;
+  return TRUE;
+}
+
+#define CGROUP_FILE(name_, render_, arg_, help_) \
+  { .name = (name_), .type = MV_NODE_FILE, .access = MV_ACCESS_ANY, .render = (render_), \
+    .arg = (arg_), .help = (help_), .present_for = cgroup_entry_present }
+
 static const MvNode cgroup_entries[] = {
-  MV_FILE("path", MV_ACCESS_ANY, render_cgroup_path, 0,
-          "the reader's memory cgroup, as /proc/self/cgroup names it"),
+  CGROUP_FILE("path", render_cgroup_path, 0,
+              "the reader's memory cgroup, as /proc/self/cgroup names it"),
 #define MV_CGROUP_X(member, name, description) \
-  MV_FILE(name, MV_ACCESS_ANY, render_cgroup_value, MV_CGROUP_FIELD_##member, \
-          description ", bytes"),
+  CGROUP_FILE(name, render_cgroup_value, MV_CGROUP_FIELD_##member, description ", bytes"),
   MV_CGROUP_FIELDS(MV_CGROUP_X)
 #undef MV_CGROUP_X
-  MV_FILE("pressure", MV_ACCESS_ANY, render_cgroup_pressure, 0,
-          "memory pressure stall information (PSI) of the cgroup, v2 only"),
-  MV_FILE("procs", MV_ACCESS_ANY, render_cgroup_procs, 0, "the pids in the cgroup, one a line"),
+  CGROUP_FILE("limit_raw", render_cgroup_limit_raw, 0,
+              "the limit as the kernel states it: the same number as limit, or \"max\" when "
+              "nothing limits the cgroup (limit is then the machine's MemTotal)"),
+  CGROUP_FILE("events", render_cgroup_events, 0,
+              "how often the cgroup hit its limit, `name count` lines: v2 memory.events "
+              "(max: times usage reached the limit, oom, oom_kill...), v1 failcnt then "
+              "memory.oom_control (oom_kill_disable, under_oom, oom_kill)"),
+  CGROUP_FILE("pressure", render_cgroup_pressure, 0,
+              "memory pressure stall information (PSI) of the cgroup, v2 only"),
+  CGROUP_FILE("procs", render_cgroup_procs, 0, "the pids in the cgroup, one a line"),
 };
 
 const MvNode mv_cgroup_dir = MV_DIR("cgroup", cgroup_entries, NULL,
                                     "the memory cgroup the reader lives in (a container's "
-                                    "own view), cgroup v1 or v2; absent values are ENOENT");
+                                    "own view), cgroup v1 or v2; lists only the files this "
+                                    "kernel, cgroup version and reader have");
 
 /* <pid>/cgroup: like /proc/<pid>/cgroup, readable by all. */
 gboolean
