@@ -368,3 +368,63 @@ mv_cgroup_read_values(MvCgroup *cg, const char *root)
       g_array_unref(procs);
   }
 }
+
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Appends the cgroup at @dir (under the mount point, no root prefix) and
+ * its descendants. @depth bounds the walk (cgroupfs nests at most a few
+ * dozen levels in practice; the kernel allows more but not unboundedly). */
+static void
+walk_cgroups(const MvCgroupLocation *top, const char *root, const char *dir, int depth,
+             GPtrArray *out)
+{
+  g_autoptr(MvCgroup) cg = mv_cgroup_new();
+  const char *rel = dir + strlen(top->mount_point);
+  g_autofree char *abs = under_root(root, dir);
+  g_autoptr(GDir) listing = NULL;
+  g_autoptr(GPtrArray) children = g_ptr_array_new_with_free_func(g_free);
+  const char *name;
+
+  cg->location.version = top->version;
+  cg->location.mount_root = g_strdup(top->mount_root);
+  cg->location.mount_point = g_strdup(top->mount_point);
+  cg->location.dir = g_strdup(dir);
+  if (rel[0] == '\0')
+    cg->location.cgroup_path = g_strdup(top->mount_root);
+  else if (strcmp(top->mount_root, "/") == 0)
+    cg->location.cgroup_path = g_strdup(rel);
+  else
+    cg->location.cgroup_path = g_strconcat(top->mount_root, rel, NULL);
+  mv_cgroup_read_values(cg, root);
+  g_ptr_array_add(out, g_steal_pointer(&cg));
+
+  if (depth >= 64 || (listing = g_dir_open(abs, 0, NULL)) == NULL)
+    return;
+  while ((name = g_dir_read_name(listing)) != NULL) {
+    g_autofree char *child_abs = g_build_filename(abs, name, NULL);
+    if (g_file_test(child_abs, G_FILE_TEST_IS_DIR) &&
+        !g_file_test(child_abs, G_FILE_TEST_IS_SYMLINK))
+      g_ptr_array_add(children, g_strdup(name));
+  }
+  g_ptr_array_sort(children, compare_names);
+  for (guint i = 0; i < children->len; i++) {
+    g_autofree char *child = g_build_filename(dir, g_ptr_array_index(children, i), NULL);
+    walk_cgroups(top, root, child, depth + 1, out);
+  }
+}
+
+GPtrArray *
+mv_cgroup_read_all(const char *root, GError **error)
+{
+  g_auto(MvCgroupLocation) self = { 0 };
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) mv_cgroup_free);
+
+  if (!mv_cgroup_locate(root, 0, &self, error))
+    return NULL;
+  walk_cgroups(&self, root, self.mount_point, 0, out);
+  return g_steal_pointer(&out);
+}

@@ -124,4 +124,11 @@ gboolean mv_cgroup_read(MvCgroup *out, const char *root, pid_t pid, GError **err
  * version, mount_point, dir; cgroup_path for display). */
 void mv_cgroup_read_values(MvCgroup *out, const char *root);
 
+/* Every memory cgroup of the hierarchy the daemon's own memory cgroup is
+ * in, as far as it is mounted here (from the mount point down, parents
+ * before children, siblings by name): a GPtrArray of MvCgroup (owning),
+ * each read with mv_cgroup_read_values(). cgroup_path names each as
+ * /proc/<pid>/cgroup would. Fails as mv_cgroup_locate() does. */
+GPtrArray *mv_cgroup_read_all(const char *root, GError **error);
+
 G_END_DECLS

@@ -174,6 +174,47 @@ const MvNode mv_cgroup_dir = MV_DIR("cgroup", cgroup_entries, NULL,
                                     "own view), cgroup v1 or v2; lists only the files this "
                                     "kernel, cgroup version and reader have");
 
+static void
+append_cgroup_cell(GString *out, const MvCgroup *cg, int field)
+{
+  if (!mv_cgroup_has(cg, field))
+    g_string_append_printf(out, " %14s", "-");
+  else if (field == MV_CGROUP_FIELD_limit && cg->limit_is_max)
+    g_string_append_printf(out, " %14s", "max");
+  else
+    g_string_append_printf(out, " %14" G_GUINT64_FORMAT,
+                           G_STRUCT_MEMBER(guint64, cg, cgroup_value_offsets[field]));
+}
+
+/* The root's cgroups: one row per memory cgroup of the host (of the
+ * hierarchy as mounted where the daemon runs), parents first. */
+gboolean
+mv_render_cgroups(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(GPtrArray) cgroups = mv_cgroup_read_all("", error);
+
+  if (cgroups == NULL)
+    return FALSE;
+  g_string_append_printf(out, "%14s %14s %14s %14s %9s %s\n", "limit", "usage", "anon", "file",
+                         "processes", "cgroup");
+  for (guint i = 0; i < cgroups->len; i++) {
+    const MvCgroup *cg = g_ptr_array_index(cgroups, i);
+    const char *path = cg->location.cgroup_path;
+
+    append_cgroup_cell(out, cg, MV_CGROUP_FIELD_limit);
+    append_cgroup_cell(out, cg, MV_CGROUP_FIELD_usage);
+    append_cgroup_cell(out, cg, MV_CGROUP_FIELD_anon);
+    append_cgroup_cell(out, cg, MV_CGROUP_FIELD_file);
+    if (cg->procs != NULL)
+      g_string_append_printf(out, " %9u ", cg->procs->len);
+    else
+      g_string_append_printf(out, " %9s ", "-");
+    mv_render_escaped(out, path, strlen(path), FALSE);
+    g_string_append_c(out, '\n');
+  }
+  return TRUE;
+}
+
 /* <pid>/cgroup: like /proc/<pid>/cgroup, readable by all. */
 gboolean
 mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString *out, GError **error)

@@ -246,6 +246,73 @@ render_processes(const MvContext *ctx, const MvNode *node, GString *out, GError 
   return TRUE;
 }
 
+/* ---- users ----------------------------------------------------------------- */
+
+typedef struct {
+  uid_t uid;
+  guint processes;
+  gboolean all_readable; /* every process's smaps_rollup was readable */
+  guint64 rss, pss, uss, swap;
+} UserRow;
+
+static gint
+compare_user_rows(gconstpointer a, gconstpointer b)
+{
+  const UserRow *x = a, *y = b;
+
+  return (x->uid > y->uid) - (x->uid < y->uid);
+}
+
+/* One row per user (the effective uid, as processes' user column): the
+ * sums of that user's processes rows, as `smem -u` prints them. pss, uss
+ * and swap are "-" when the reader may not read one of the user's
+ * processes (a partial sum would read as the whole). */
+static gboolean
+render_users(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(GArray) rows = mv_scan_processes(ctx, MV_SCAN_ROLLUP, error);
+  g_autoptr(GHashTable) names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+  g_autoptr(GHashTable) index = g_hash_table_new(NULL, NULL);
+  g_autoptr(GArray) users = g_array_new(FALSE, TRUE, sizeof(UserRow));
+
+  if (rows == NULL)
+    return FALSE;
+  for (guint i = 0; i < rows->len; i++) {
+    const MvScanRow *row = &g_array_index(rows, MvScanRow, i);
+    uid_t uid = row->status.uid[1];
+    gpointer slot;
+    UserRow *user;
+
+    if (!g_hash_table_lookup_extended(index, GUINT_TO_POINTER(uid), NULL, &slot)) {
+      UserRow fresh = { .uid = uid, .all_readable = TRUE };
+      slot = GUINT_TO_POINTER(users->len);
+      g_array_append_val(users, fresh);
+      g_hash_table_insert(index, GUINT_TO_POINTER(uid), slot);
+    }
+    user = &g_array_index(users, UserRow, GPOINTER_TO_UINT(slot));
+    user->processes++;
+    user->rss += row->status.vm_rss;
+    user->all_readable = user->all_readable && row->readable;
+    user->pss += row->rollup.pss;
+    user->uss += row->rollup.uss;
+    user->swap += row->rollup.swap;
+  }
+  g_array_sort(users, compare_user_rows);
+  g_string_append_printf(out, "%-12s %9s %14s %14s %14s %14s\n", "user", "processes", "rss",
+                         "pss", "uss", "swap");
+  for (guint i = 0; i < users->len; i++) {
+    const UserRow *user = &g_array_index(users, UserRow, i);
+
+    append_cell(out, user_name(names, user->uid), 12);
+    g_string_append_printf(out, " %9u %14" G_GUINT64_FORMAT, user->processes, user->rss);
+    append_value_or_dash(out, user->all_readable, user->pss);
+    append_value_or_dash(out, user->all_readable, user->uss);
+    append_value_or_dash(out, user->all_readable, user->swap);
+    g_string_append_c(out, '\n');
+  }
+  return TRUE;
+}
+
 /* ---- the root table --------------------------------------------------------- */
 
 static const MvNode root_entries[] = {
@@ -260,6 +327,15 @@ static const MvNode root_entries[] = {
   MV_FILE("processes_user", MV_ACCESS_ANY, render_processes, PROCESSES_USER,
           "processes without the kernel threads (no address space and not a zombie: "
           "all zeros in processes), same columns"),
+  MV_FILE("users", MV_ACCESS_ANY, render_users, 0,
+          "one row per user, as smem -u: user processes rss pss uss swap (bytes; the sums "
+          "of that user's rows of processes; pss uss swap \"-\" when the reader may not "
+          "read one of the user's processes)"),
+  MV_FILE("cgroups", MV_ACCESS_ANY, mv_render_cgroups, 0,
+          "one row per memory cgroup of the host, parents first: limit usage anon file "
+          "processes cgroup (bytes as in cgroup/; limit \"max\" when nothing limits it, "
+          "\"-\" where the kernel has no such value; processes: pids in its own "
+          "cgroup.procs; cgroup the path as the processes file names it, last)"),
   MV_SUBDIR("system", &mv_system_dir),
   MV_SUBDIR("cgroup", &mv_cgroup_dir),
   MV_SUBDIR("metrics", &mv_metrics_dir),

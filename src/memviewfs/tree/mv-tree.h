@@ -192,6 +192,10 @@ extern const MvNode mv_demo_dir;
 gboolean mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString *out,
                               GError **error);
 
+/* The root's cgroups table (mv-node-cgroup.c). */
+gboolean mv_render_cgroups(const MvContext *ctx, const MvNode *node, GString *out,
+                           GError **error);
+
 /* The reader's cgroup gauges for metrics/ (nothing when it has no memory
  * cgroup the daemon can read). */
 void mv_metrics_append_cgroup(const MvContext *ctx, GString *out);
