@@ -98,11 +98,45 @@ render_resident_value(const MvContext *ctx, const MvNode *node, GString *out, GE
   return TRUE;
 }
 
+/* A size for people, ASCII only: "512 B" below 1 KiB (also "0 B": one form
+ * for zero), else GLib's IEC form ("59.9 MiB") with its non-breaking space
+ * (U+00A0) made a plain space, so that grep and column tools see it. */
 static void
-append_summary_row(GString *out, const char *name, guint64 bytes, const char *source)
+append_human_size(GString *out, guint64 bytes)
 {
-  g_autofree char *human = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
-  g_string_append_printf(out, "%-16s %14" G_GUINT64_FORMAT "  %-10s  %s\n", name, bytes, human,
+  g_autofree char *human = NULL;
+
+  if (bytes < 1024) {
+    g_string_append_printf(out, "%" G_GUINT64_FORMAT " B", bytes);
+    return;
+  }
+  human = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+  for (const char *p = human; *p != '\0'; p++) {
+    if ((guchar) p[0] == 0xc2 && (guchar) p[1] == 0xa0) {
+      g_string_append_c(out, ' ');
+      p++;
+    } else {
+      g_string_append_c(out, *p);
+    }
+  }
+}
+
+typedef enum { SUMMARY_TABLE, SUMMARY_VALUES } SummaryForm;
+
+static void
+append_summary_row(GString *out, SummaryForm form, const char *name, guint64 bytes,
+                   const char *source)
+{
+  gsize start;
+
+  if (form == SUMMARY_VALUES) {
+    g_string_append_printf(out, "%s %" G_GUINT64_FORMAT "\n", name, bytes);
+    return;
+  }
+  g_string_append_printf(out, "%-16s %14" G_GUINT64_FORMAT "  ", name, bytes);
+  start = out->len;
+  append_human_size(out, bytes);
+  g_string_append_printf(out, "%*s  %s\n", (int) MAX(0, 10 - (gssize) (out->len - start)), "",
                          source);
 }
 
@@ -111,7 +145,9 @@ append_summary_row(GString *out, const char *name, guint64 bytes, const char *so
  * SwapPss rounded down to a whole kB, so their sum is low by up to 1 kB per
  * mapping (25% on a process of many one-page shared mappings); they come
  * from smaps_rollup, which rounds once. vsz, VmRSS and hugetlb from status
- * (smaps also lists [vsyscall], which VmSize does not count). */
+ * (smaps also lists [vsyscall], which VmSize does not count). @node->arg:
+ * SUMMARY_TABLE (summary, for people) or SUMMARY_VALUES (values: `name
+ * bytes` lines, the same rows, for scripts). */
 static gboolean
 render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
@@ -121,6 +157,7 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
   g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, &status, error);
   const MvResident2x2 *r;
   const MvMappingRow *t;
+  SummaryForm form = (SummaryForm) node->arg;
 
   if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
     mv_pid_unpin(pin, ctx->pid, NULL);
@@ -130,24 +167,28 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
     return FALSE;
   r = &model->resident;
   t = &model->total;
-  g_string_append_printf(out, "%-16s %14s  %-10s  %s\n", "value", "bytes", "human", "meaning");
-  append_summary_row(out, "rss", t->rss, "resident (smaps Rss, = the four below)");
-  append_summary_row(out, "pss", rollup.pss,
+  if (form == SUMMARY_TABLE)
+    g_string_append_printf(out, "%-16s %14s  %-10s  %s\n", "value", "bytes", "human", "meaning");
+  append_summary_row(out, form, "rss", t->rss, "resident (smaps Rss, = the four below)");
+  append_summary_row(out, form, "pss", rollup.pss,
                      "proportional: shared pages / sharers (smaps_rollup, exact)");
-  append_summary_row(out, "uss", t->private_clean + t->private_dirty,
+  append_summary_row(out, form, "uss", t->private_clean + t->private_dirty,
                      "unique: Private_Clean + Private_Dirty");
-  append_summary_row(out, "anon_private", r->anon_private, "heap, stack, private anon, COW");
-  append_summary_row(out, "anon_shared", r->anon_shared, "MAP_SHARED|MAP_ANONYMOUS");
-  append_summary_row(out, "file_private", r->file_private, "page cache of private file maps");
-  append_summary_row(out, "file_shared", r->file_shared, "shared file maps, shm, memfd");
-  append_summary_row(out, "retained_freed", t->lazyfree, "MADV_FREE'd, still resident");
-  append_summary_row(out, "swap", t->swap, "swapped out");
-  append_summary_row(out, "swap_pss", rollup.swap_pss,
+  append_summary_row(out, form, "anon_private", r->anon_private, "heap, stack, private anon, COW");
+  append_summary_row(out, form, "anon_shared", r->anon_shared, "MAP_SHARED|MAP_ANONYMOUS");
+  append_summary_row(out, form, "file_private", r->file_private,
+                     "page cache of private file maps");
+  append_summary_row(out, form, "file_shared", r->file_shared, "shared file maps, shm, memfd");
+  append_summary_row(out, form, "retained_freed", t->lazyfree, "MADV_FREE'd, still resident");
+  append_summary_row(out, form, "swap", t->swap, "swapped out");
+  append_summary_row(out, form, "swap_pss", rollup.swap_pss,
                      "swapped out / sharers (smaps_rollup SwapPss)");
-  append_summary_row(out, "hugetlb", status.hugetlb_pages,
+  append_summary_row(out, form, "hugetlb", status.hugetlb_pages,
                      "hugetlbfs pages (status HugetlbPages), not in rss");
-  append_summary_row(out, "vsz", status.vm_size, "virtual size (status VmSize, = the vsz file)");
-  append_summary_row(out, "status_vmrss", status.vm_rss, "VmRSS of status (= the rss file)");
+  append_summary_row(out, form, "vsz", status.vm_size,
+                     "virtual size (status VmSize, = the vsz file)");
+  append_summary_row(out, form, "status_vmrss", status.vm_rss,
+                     "VmRSS of status (= the rss file)");
   return TRUE;
 }
 
@@ -242,9 +283,12 @@ static const MvNode pid_entries[] = {
                  "resident pages of MAP_SHARED file mappings, SysV shm, memfd, /dev/shm, bytes"),
   MV_PID_FILE("cgroup", MV_ACCESS_ANY, mv_render_pid_cgroup, 0, "cgroup",
           "the path of the process's memory cgroup (group processes by container)"),
-  MV_PID_FILE("summary", MV_ACCESS_PTRACE_READ, render_summary, 0, "smaps",
-          "all of the above as a table with human sizes: one read of smaps, pss and "
-          "swap_pss from smaps_rollup (exact), vsz and hugetlb from status"),
+  MV_PID_FILE("summary", MV_ACCESS_PTRACE_READ, render_summary, SUMMARY_TABLE, "smaps",
+          "all of the above as a table with human sizes (ASCII: \"59.9 MiB\", \"0 B\"): "
+          "one read of smaps, pss and swap_pss from smaps_rollup (exact), vsz and hugetlb "
+          "from status"),
+  MV_PID_FILE("values", MV_ACCESS_PTRACE_READ, render_summary, SUMMARY_VALUES, "smaps",
+              "the rows of summary as `name bytes` lines, from the same reads, for scripts"),
   MV_PID_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0, "smaps",
           "one row per mapped path and anonymous kind, columns in bytes, Path last "
           "(blanks escaped \\040), then a total row; a row's Pss is the kernel's per-mapping "
