@@ -199,6 +199,7 @@ append_mapping_row(GString *out, const MvMappingRow *row, gboolean kernel_escape
   g_string_append_printf(out, "%14" G_GUINT64_FORMAT " ", row->member);
   MV_MAPPING_COLUMNS(MV_MAPPING_X)
 #undef MV_MAPPING_X
+  g_string_append_printf(out, "%-5s ", row->perms[0] != '\0' ? row->perms : "-");
   mv_render_escaped(out, row->label, strlen(row->label), kernel_escaped);
   g_string_append_c(out, '\n');
 }
@@ -225,10 +226,46 @@ render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError *
 #define MV_MAPPING_X(member, header) g_string_append_printf(out, "%14s ", header);
   MV_MAPPING_COLUMNS(MV_MAPPING_X)
 #undef MV_MAPPING_X
-  g_string_append(out, "Path\n");
+  g_string_append(out, "Perms Path\n");
   for (guint i = 0; i < model->rows->len; i++)
     append_mapping_row(out, g_ptr_array_index(model->rows, i), TRUE);
   append_mapping_row(out, &model->total, FALSE);
+  return TRUE;
+}
+
+/* One row per mapping of smaps, in address order: Range (start-end, hex,
+ * as smaps), Perms, Offset (bytes), the columns of mappings, Path. Every
+ * value is the kernel's for that mapping (kB made bytes), so the table
+ * equals smaps region by region. */
+static gboolean
+render_vmas(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new(64 * 1024);
+  g_autoptr(GPtrArray) vmas = g_ptr_array_new_with_free_func((GDestroyNotify) mv_mapping_row_free);
+
+  if (!mv_pid_read_smaps(ctx->pid, text, NULL, error) ||
+      !mv_pid_vmas_build(vmas, text->str, text->len, error))
+    return FALSE;
+  g_string_append_printf(out, "%-33s %-5s %14s ", "Range", "Perms", "Offset");
+#define MV_MAPPING_X(member, header) g_string_append_printf(out, "%14s ", header);
+  MV_MAPPING_COLUMNS(MV_MAPPING_X)
+#undef MV_MAPPING_X
+  g_string_append(out, "Path\n");
+  for (guint i = 0; i < vmas->len; i++) {
+    const MvMappingRow *row = g_ptr_array_index(vmas, i);
+    char range[40];
+
+    g_snprintf(range, sizeof range, "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x",
+               row->start, row->end);
+    g_string_append_printf(out, "%-33s %-5s %14" G_GUINT64_FORMAT " ", range, row->perms,
+                           row->offset);
+#define MV_MAPPING_X(member, header) \
+  g_string_append_printf(out, "%14" G_GUINT64_FORMAT " ", row->member);
+    MV_MAPPING_COLUMNS(MV_MAPPING_X)
+#undef MV_MAPPING_X
+    mv_render_escaped(out, row->label, strlen(row->label), TRUE);
+    g_string_append_c(out, '\n');
+  }
   return TRUE;
 }
 
@@ -292,7 +329,13 @@ static const MvNode pid_entries[] = {
   MV_PID_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0, "smaps",
           "one row per mapped path and anonymous kind, columns in bytes, Path last "
           "(blanks escaped \\040), then a total row; a row's Pss is the kernel's per-mapping "
-          "Pss (each rounded down to a kB), the total's is smaps_rollup's exact Pss"),
+          "Pss (each rounded down to a kB), the total's is smaps_rollup's exact Pss; "
+          "Anonymous: pages not backed by the file (copy-on-write copies in a .so row); "
+          "Perms: r/w/x if any of the row's mappings has it, p/s, m when mixed"),
+  MV_PID_FILE("vmas", MV_ACCESS_PTRACE_READ, render_vmas, 0, "smaps",
+              "one row per mapping (region), in address order, as pmap -X: Range "
+              "(start-end, hex) Perms Offset (bytes) then the columns of mappings and Path; "
+              "every value the kernel's smaps value of that region"),
   MV_SUBDIR("heap", &mv_heap_dir),
 };
 
