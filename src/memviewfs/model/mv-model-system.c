@@ -252,9 +252,12 @@ gboolean
 mv_reclaim_from_vmstat(const char *text, gsize len, guint64 page_size, GArray *counters,
                        GError **error)
 {
-  ReclaimPick pick = { counters, page_size };
+  g_autoptr(GArray) picked = g_array_new(FALSE, FALSE, sizeof(MvReclaimCounter));
+  ReclaimPick pick = { picked, page_size };
 
-  if (!check_page_size(page_size, error))
-    return FALSE;
-  return mv_keyvalue_parse(text, len, pick_reclaim, &pick, error);
+  if (!check_page_size(page_size, error) ||
+      !mv_keyvalue_parse(text, len, pick_reclaim, &pick, error))
+    return FALSE; /* @counters unchanged */
+  g_array_append_vals(counters, picked->data, picked->len);
+  return TRUE;
 }

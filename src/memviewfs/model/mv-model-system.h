@@ -159,7 +159,8 @@ typedef struct {
  * and pgsteal_* (pages scanned and reclaimed, by kswapd, direct reclaim,
  * khugepaged, anon, file) except pgscan_direct_throttle (a count of
  * throttling events, not pages), every workingset_refault* (pages read
- * back soon after eviction: thrashing) and oom_kill. */
+ * back soon after eviction: thrashing) and oom_kill. On a malformed line
+ * it fails (EIO) and leaves @counters as it was. */
 gboolean mv_reclaim_from_vmstat(const char *text, gsize len, guint64 page_size,
                                 GArray *counters, GError **error);
 

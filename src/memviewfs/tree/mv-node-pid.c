@@ -98,6 +98,25 @@ render_resident_value(const MvContext *ctx, const MvNode *node, GString *out, GE
   return TRUE;
 }
 
+/* smaps_rollup for a file read from smaps (summary, values, mappings): a
+ * process without an address space (kernel thread) has an empty smaps,
+ * which /proc opens and reads as empty, while its smaps_rollup is ESRCH:
+ * the smaps-based files answer as smaps does, with zeros. */
+static gboolean
+load_rollup_beside_smaps(pid_t pid, MvPidRollup *rollup, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (mv_pid_load_rollup(pid, rollup, &local_error))
+    return TRUE;
+  if (mv_error_errno(local_error) == ESRCH) {
+    memset(rollup, 0, sizeof *rollup);
+    return TRUE;
+  }
+  g_propagate_error(error, g_steal_pointer(&local_error));
+  return FALSE;
+}
+
 /* A size for people, ASCII only: "512 B" below 1 KiB (also "0 B": one form
  * for zero), else GLib's IEC form ("59.9 MiB") with its non-breaking space
  * (U+00A0) made a plain space, so that grep and column tools see it. */
@@ -159,7 +178,7 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
   const MvMappingRow *t;
   SummaryForm form = (SummaryForm) node->arg;
 
-  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+  if (model == NULL || !load_rollup_beside_smaps(ctx->pid, &rollup, error)) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }
@@ -216,7 +235,7 @@ render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError *
   g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, NULL, error);
   MvPidRollup rollup;
 
-  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+  if (model == NULL || !load_rollup_beside_smaps(ctx->pid, &rollup, error)) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }
