@@ -125,24 +125,75 @@ render_cgroup_procs(const MvContext *ctx, const MvNode *node, GString *out, GErr
   return TRUE;
 }
 
+/* Which files of cgroup/ the reader's cgroup has, remembered for the last
+ * caller for one second (the kernel caches names and attributes as long):
+ * a listing asks once per entry, and loading the cgroup reads a dozen
+ * files. Only presence is remembered; every value is read at open(). */
+enum {
+  HAS_CGROUP = 1 << 0,
+  HAS_PRESSURE = 1 << 1,
+  HAS_EVENTS = 1 << 2,
+  HAS_PROCS = 1 << 3,
+};
+
+static GMutex presence_lock;
+static struct {
+  pid_t caller;
+  gint64 until_us; /* monotonic */
+  guint flags;
+  guint64 values; /* MvCgroup.present */
+} presence;
+
+static void
+load_presence(const MvContext *ctx, guint *flags, guint64 *values)
+{
+  gint64 now = g_get_monotonic_time();
+  g_autoptr(MvCgroup) cgroup = NULL;
+
+  g_mutex_lock(&presence_lock);
+  if (presence.caller == ctx->caller_pid && now < presence.until_us) {
+    *flags = presence.flags;
+    *values = presence.values;
+    g_mutex_unlock(&presence_lock);
+    return;
+  }
+  g_mutex_unlock(&presence_lock);
+  *flags = 0;
+  *values = 0;
+  cgroup = load_caller_cgroup(ctx, NULL);
+  if (cgroup != NULL) {
+    *flags = HAS_CGROUP | (cgroup->pressure != NULL ? HAS_PRESSURE : 0) |
+             (cgroup->events != NULL ? HAS_EVENTS : 0) | (cgroup->procs != NULL ? HAS_PROCS : 0);
+    *values = cgroup->present;
+  }
+  g_mutex_lock(&presence_lock);
+  presence.caller = ctx->caller_pid;
+  presence.until_us = now + G_USEC_PER_SEC;
+  presence.flags = *flags;
+  presence.values = *values;
+  g_mutex_unlock(&presence_lock);
+}
+
 /* Does the reader's cgroup have what @node shows? (listing and lookup) */
 static gboolean
 cgroup_entry_present(const MvContext *ctx, const MvNode *node)
 {
-  g_autoptr(MvCgroup) cgroup = load_caller_cgroup(ctx, NULL);
+  guint flags;
+  guint64 values;
 
-  if (cgroup == NULL)
+  load_presence(ctx, &flags, &values);
+  if (!(flags & HAS_CGROUP))
     return FALSE;
   if (node->render == render_cgroup_value)
-    return mv_cgroup_has(cgroup, (int) node->arg);
+    return (values >> node->arg) & 1;
   if (node->render == render_cgroup_limit_raw)
-    return mv_cgroup_has(cgroup, MV_CGROUP_FIELD_limit);
+    return (values >> MV_CGROUP_FIELD_limit) & 1;
   if (node->render == render_cgroup_pressure)
-    return cgroup->pressure != NULL;
+    return (flags & HAS_PRESSURE) != 0;
   if (node->render == render_cgroup_events)
-    return cgroup->events != NULL;
+    return (flags & HAS_EVENTS) != 0;
   if (node->render == render_cgroup_procs)
-    return cgroup->procs != NULL;
+    return (flags & HAS_PROCS) != 0;
   return TRUE;
 }
 
