@@ -85,6 +85,11 @@ struct MvNode {
                                * owner may write them (mv_tree_may_write) */
   gboolean (*present)(void);  /* NULL, or FALSE when the entry is switched
                                * off (e.g. demo/ with -o nodemo) */
+  /* NULL, or FALSE when the entry does not exist for this reader (a value
+   * its cgroup or kernel does not have): left out of listings and ENOENT
+   * at lookup, as /proc leaves out what does not apply. The root README
+   * still documents it. */
+  gboolean (*present_for)(const MvContext *ctx, const MvNode *node);
 };
 
 /* The node an entry stands for (itself, or its alias). */
@@ -125,6 +130,13 @@ static inline gboolean
 mv_node_present(const MvNode *node)
 {
   return node->present == NULL || node->present();
+}
+
+/* FALSE when @node does not exist for @ctx's reader (present_for). */
+static inline gboolean
+mv_node_present_for(const MvNode *node, const MvContext *ctx)
+{
+  return mv_node_present(node) && (node->present_for == NULL || node->present_for(ctx, node));
 }
 
 /* Walks @path ("/", "/123/pss", "/self"...) from the root. On success
@@ -184,6 +196,10 @@ gboolean mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString 
  * (mv-node-cgroup.c): adds the number exported to *@cgroups, and 1 to
  * *@read_errors when the hierarchy cannot be walked. */
 void mv_metrics_append_cgroups(GString *out, guint *cgroups, guint *read_errors);
+
+/* The root's cgroups table (mv-node-cgroup.c). */
+gboolean mv_render_cgroups(const MvContext *ctx, const MvNode *node, GString *out,
+                           GError **error);
 
 /* -o metrics_pids: per-process series in metrics/ too; -o metrics_gid=GID
  * (@has_gid): readers in group @gid get metrics/ computed with the
