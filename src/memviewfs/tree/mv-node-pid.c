@@ -224,7 +224,8 @@ static const MvNode pid_entries[] = {
   MV_PID_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0, "smaps",
           "one row per mapped path and anonymous kind, columns in bytes, Path last "
           "(blanks escaped \\040), then a total row; a row's Pss is the kernel's per-mapping "
-          "Pss (each rounded down to a kB), the total's is smaps_rollup's exact Pss"),
+          "Pss (each rounded down to a kB), the total's is smaps_rollup's exact Pss; smaps is "
+          "read as a stream, so the daemon holds the rows, not the smaps text"),
   MV_SUBDIR("heap", &mv_heap_dir),
 };
 
