@@ -94,6 +94,20 @@ append_summary_row(GString *out, const char *name, guint64 bytes, const char *so
  * mapping (25% on a process of many one-page shared mappings); they come
  * from smaps_rollup, which rounds once. vsz, VmRSS and hugetlb from status
  * (smaps also lists [vsyscall], which VmSize does not count). */
+/* smaps_rollup's values for a file that reads smaps too: a process without
+ * an address space (kernel thread, zombie) has an empty smaps, which /proc
+ * serves, so its summary and mappings are zeros like its smaps, not the
+ * ESRCH of its smaps_rollup. */
+static gboolean
+load_rollup_along_smaps(pid_t pid, const MvStatus *status, MvPidRollup *rollup, GError **error)
+{
+  if (!status->has_mm) {
+    memset(rollup, 0, sizeof *rollup);
+    return TRUE;
+  }
+  return mv_pid_load_rollup(pid, rollup, error);
+}
+
 static gboolean
 render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
@@ -104,7 +118,7 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
   const MvResident2x2 *r;
   const MvMappingRow *t;
 
-  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+  if (model == NULL || !load_rollup_along_smaps(ctx->pid, &status, &rollup, error)) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }
@@ -153,10 +167,11 @@ static gboolean
 render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
   int pin = mv_pid_pin(ctx->pid); /* one process throughout (mv-pid-load.h) */
-  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, NULL, error);
+  MvStatus status;
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, &status, error);
   MvPidRollup rollup;
 
-  if (model == NULL || !mv_pid_load_rollup(ctx->pid, &rollup, error)) {
+  if (model == NULL || !load_rollup_along_smaps(ctx->pid, &status, &rollup, error)) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }
