@@ -167,10 +167,11 @@ compare_rows(gconstpointer a, gconstpointer b)
 }
 
 gboolean
-mv_pid_smaps_build(MvPidSmaps *model, const char *text, gsize len, GError **error)
+mv_pid_smaps_build_from(MvPidSmaps *model, MvSmapsSource source, gpointer source_data,
+                        GError **error)
 {
   BuildState state = { model, g_hash_table_new(g_str_hash, g_str_equal) };
-  gboolean ok = mv_smaps_parse(text, len, add_entry, &state, error);
+  gboolean ok = source(add_entry, &state, source_data, error);
 
   g_hash_table_unref(state.by_label);
   g_ptr_array_sort(model->rows, compare_rows);
@@ -196,6 +197,27 @@ gboolean
 mv_pid_vmas_build(GPtrArray *vmas, const char *text, gsize len, GError **error)
 {
   return mv_smaps_parse(text, len, add_vma, vmas, error);
+}
+
+typedef struct {
+  const char *text;
+  gsize len;
+} TextSource;
+
+static gboolean
+parse_text(MvSmapsFunc func, gpointer func_data, gpointer source_data, GError **error)
+{
+  const TextSource *source = source_data;
+
+  return mv_smaps_parse(source->text, source->len, func, func_data, error);
+}
+
+gboolean
+mv_pid_smaps_build(MvPidSmaps *model, const char *text, gsize len, GError **error)
+{
+  TextSource source = { text, len };
+
+  return mv_pid_smaps_build_from(model, parse_text, &source, error);
 }
 
 void

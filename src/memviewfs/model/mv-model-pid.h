@@ -99,6 +99,14 @@ gboolean mv_pid_smaps_build(MvPidSmaps *model, const char *text, gsize len, GErr
  * private anonymous mapping). */
 gboolean mv_pid_vmas_build(GPtrArray *vmas, const char *text, gsize len, GError **error);
 
+/* Fills @model (which must be fresh) from a source that calls @func once
+ * per mapping (e.g. mv_smaps_parse_file, which streams): only the rows,
+ * one per distinct label, are held, never the text. */
+typedef gboolean (*MvSmapsSource)(MvSmapsFunc func, gpointer func_data, gpointer source_data,
+                                  GError **error);
+gboolean mv_pid_smaps_build_from(MvPidSmaps *model, MvSmapsSource source, gpointer source_data,
+                                 GError **error);
+
 /* The label a mapping is grouped under in `mappings` (see MvMappingRow). */
 char *mv_mapping_label(const MvSmapsEntry *entry);
 

@@ -98,25 +98,6 @@ render_resident_value(const MvContext *ctx, const MvNode *node, GString *out, GE
   return TRUE;
 }
 
-/* smaps_rollup for a file read from smaps (summary, values, mappings): a
- * process without an address space (kernel thread) has an empty smaps,
- * which /proc opens and reads as empty, while its smaps_rollup is ESRCH:
- * the smaps-based files answer as smaps does, with zeros. */
-static gboolean
-load_rollup_beside_smaps(pid_t pid, MvPidRollup *rollup, GError **error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  if (mv_pid_load_rollup(pid, rollup, &local_error))
-    return TRUE;
-  if (mv_error_errno(local_error) == ESRCH) {
-    memset(rollup, 0, sizeof *rollup);
-    return TRUE;
-  }
-  g_propagate_error(error, g_steal_pointer(&local_error));
-  return FALSE;
-}
-
 /* A size for people, ASCII only: "512 B" below 1 KiB (also "0 B": one form
  * for zero), else GLib's IEC form ("59.9 MiB") with its non-breaking space
  * (U+00A0) made a plain space, so that grep and column tools see it. */
@@ -167,6 +148,20 @@ append_summary_row(GString *out, SummaryForm form, const char *name, guint64 byt
  * (smaps also lists [vsyscall], which VmSize does not count). @node->arg:
  * SUMMARY_TABLE (summary, for people) or SUMMARY_VALUES (values: `name
  * bytes` lines, the same rows, for scripts). */
+/* smaps_rollup's values for a file that reads smaps too: a process without
+ * an address space (kernel thread, zombie) has an empty smaps, which /proc
+ * serves, so its summary and mappings are zeros like its smaps, not the
+ * ESRCH of its smaps_rollup. */
+static gboolean
+load_rollup_along_smaps(pid_t pid, const MvStatus *status, MvPidRollup *rollup, GError **error)
+{
+  if (!status->has_mm) {
+    memset(rollup, 0, sizeof *rollup);
+    return TRUE;
+  }
+  return mv_pid_load_rollup(pid, rollup, error);
+}
+
 static gboolean
 render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
@@ -178,7 +173,7 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
   const MvMappingRow *t;
   SummaryForm form = (SummaryForm) node->arg;
 
-  if (model == NULL || !load_rollup_beside_smaps(ctx->pid, &rollup, error)) {
+  if (model == NULL || !load_rollup_along_smaps(ctx->pid, &status, &rollup, error)) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }
@@ -232,10 +227,11 @@ static gboolean
 render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
   int pin = mv_pid_pin(ctx->pid); /* one process throughout (mv-pid-load.h) */
-  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, NULL, error);
+  MvStatus status;
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, &status, error);
   MvPidRollup rollup;
 
-  if (model == NULL || !load_rollup_beside_smaps(ctx->pid, &rollup, error)) {
+  if (model == NULL || !load_rollup_along_smaps(ctx->pid, &status, &rollup, error)) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }
@@ -348,7 +344,8 @@ static const MvNode pid_entries[] = {
   MV_PID_FILE("mappings", MV_ACCESS_PTRACE_READ, render_mappings, 0, "smaps",
           "one row per mapped path and anonymous kind, columns in bytes, Path last "
           "(blanks escaped \\040), then a total row; a row's Pss is the kernel's per-mapping "
-          "Pss (each rounded down to a kB), the total's is smaps_rollup's exact Pss; "
+          "Pss (each rounded down to a kB), the total's is smaps_rollup's exact Pss; smaps is "
+          "read as a stream, so the daemon holds the rows, not the smaps text; "
           "Anonymous: pages not backed by the file (copy-on-write copies in a .so row); "
           "Perms: r/w/x if any of the row's mappings has it, p/s, m when mixed"),
   MV_PID_FILE("vmas", MV_ACCESS_PTRACE_READ, render_vmas, 0, "smaps",
