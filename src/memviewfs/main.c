@@ -69,6 +69,7 @@ print_usage(const char *argv0)
          "bytes and recomputed from /proc at every open(). `cat MOUNTPOINT/README`\n"
          "explains every file. SOURCE (as mount.fuse3 passes it) is ignored.\n"
          "\n"
+         "memviewfs's options:\n"
          "    -h   --help            print this help and exit\n"
          "    -V   --version         print the version and exit\n"
          "    -o demo_max=SIZE       bound of the demo heap's live objects (bytes, or\n"
@@ -77,7 +78,19 @@ print_usage(const char *argv0)
          "    -o metrics_pids        per-process series in metrics/ (pid label) besides\n"
          "                           the sums by comm, user and cgroup\n"
          "    -o metrics_gid=GID     members of group GID read metrics/ as computed\n"
-         "                           with the daemon's credentials (every process)\n",
+         "                           with the daemon's credentials (every process)\n"
+         "\n"
+         "libfuse's options that apply to memviewfs:\n"
+         "    -f                     stay in the foreground\n"
+         "    -d   -o debug          print every FUSE request (implies -f)\n"
+         "    -s                     one thread serves every request\n"
+         "    -o max_threads=N       at most N worker threads (default 10)\n"
+         "    -o max_idle_threads=N  idle worker threads kept (default -1: all)\n"
+         "    -o clone_fd            one /dev/fuse descriptor per worker thread\n"
+         "    -o allow_other         let every user in (each sees what /proc lets\n"
+         "                           them see; needs user_allow_other for non-root)\n"
+         "    -o auto_unmount        unmount when the daemon dies\n"
+         "    -o fsname=NAME         the source shown in /proc/mounts\n",
          argv0);
 }
 
@@ -141,6 +154,14 @@ print_banner(const char *mountpoint)
           MV_VERSION, mountpoint, mountpoint, mountpoint, mountpoint, mountpoint, mountpoint);
 }
 
+/* This is fuse_main() with what fuse_main() cannot do: our own -o options
+ * parsed and checked before libfuse sees the arguments; --help listing only
+ * the options that apply; the mountpoint checked between parsing and
+ * mounting (fuse_main has no hook there); the banner once mounted; and exit
+ * status 0 when a signal ends the loop (libfuse 3.14's loop returns the
+ * signal number and fuse_main turns that into status 7, which would make
+ * `systemctl stop` or Ctrl-C look like a failure). The loop setup below is
+ * fuse_main's own (clone_fd, max_threads, max_idle_threads). */
 int
 main(int argc, char *argv[])
 {
@@ -191,9 +212,10 @@ main(int argc, char *argv[])
     goto out_opts;
   }
   if (opts.show_help) {
+    /* Not fuse_cmdline_help() + fuse_lib_help(): they repeat -h and -V and
+     * list options memviewfs has no use for (caching, inode numbers,
+     * permissions, which the tree decides itself). */
     print_usage(argv[0]);
-    fuse_cmdline_help();
-    fuse_lib_help(&args);
     ret = 0;
     goto out_opts;
   }

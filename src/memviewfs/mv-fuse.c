@@ -13,9 +13,24 @@
  * without a path: the handle is all they have. */
 typedef struct {
   const MvNode *node;
-  MvContext ctx;    /* without a reader: each request brings its caller's */
-  GString *content; /* files: rendered at open(); NULL for directories */
+  MvContext ctx;     /* without a reader: each request brings its caller's */
+  GString *content;  /* files: rendered at open(); NULL for directories */
+  GArray *listing;   /* directories: of MvDirEntry, made by the readdir at
+                      * offset 0, served from there to the later ones */
 } MvHandle;
+
+/* One entry of a listing; the offset of entry i is i + 1. */
+typedef struct {
+  char *name;
+  struct stat st;
+  gboolean has_stat;
+} MvDirEntry;
+
+static void
+dir_entry_clear(gpointer data)
+{
+  g_free(((MvDirEntry *) data)->name);
+}
 
 static MvHandle *
 handle_of(const struct fuse_file_info *fi)
@@ -28,6 +43,8 @@ handle_free(MvHandle *handle)
 {
   if (handle->content != NULL)
     g_string_free(handle->content, TRUE);
+  if (handle->listing != NULL)
+    g_array_unref(handle->listing);
   g_free(handle);
 }
 
@@ -91,6 +108,15 @@ mv_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
   if (mv_proc_hides_pids())
     cfg->entry_timeout = cfg->attr_timeout = 0.0;
   cfg->negative_timeout = 0.0;
+  /* Every READDIR as READDIRPLUS (the kernel's default, readdirplus_auto,
+   * asks for attributes only in the first chunk of a listing): a glob over
+   * the pid directories then finds their entries cached (entry_timeout)
+   * instead of paying one LOOKUP per directory. Under hidepid nothing is
+   * cached: no gain. */
+  if ((conn->capable & FUSE_CAP_READDIRPLUS) && !mv_proc_hides_pids()) {
+    conn->want |= FUSE_CAP_READDIRPLUS;
+    conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  }
   cfg->direct_io = 1;
   cfg->nullpath_ok = 1;
   cfg->use_ino = 0;
@@ -139,22 +165,23 @@ mv_readlink(const char *path, char *buf, size_t size)
   return 0;
 }
 
-typedef struct {
-  void *buf;
-  fuse_fill_dir_t filler;
-  gboolean plus;
-} FillData;
+static void
+add_dir_entry(GArray *listing, const char *name, const struct stat *st)
+{
+  MvDirEntry entry = { g_strdup(name), { 0 }, st != NULL };
+
+  if (st != NULL)
+    entry.st = *st;
+  g_array_append_val(listing, entry);
+}
 
 static void
 fill_entry(const char *name, const MvNode *child, const MvContext *child_ctx, gpointer user_data)
 {
-  FillData *data = user_data;
+  GArray *listing = user_data;
   struct stat st;
 
-  if (data->plus && mv_tree_stat(child, child_ctx, &st, NULL))
-    data->filler(data->buf, name, &st, 0, FUSE_FILL_DIR_PLUS);
-  else
-    data->filler(data->buf, name, NULL, 0, 0);
+  add_dir_entry(listing, name, mv_tree_stat(child, child_ctx, &st, NULL) ? &st : NULL);
 }
 
 static int
@@ -175,22 +202,41 @@ mv_opendir(const char *path, struct fuse_file_info *fi)
   return 0;
 }
 
-/* The whole listing in one call (offset 0 to the filler): directories here
- * are small (a few thousand pids at most). */
+/* The listing is made once, at offset 0, and kept in the handle: later
+ * chunks come from it, so a process starting or exiting between two chunks
+ * neither shifts nor repeats entries. Each entry goes with its offset, so
+ * that libfuse makes READDIRPLUS entries the kernel can cache (at offset 0
+ * it would send them without node ids, and every one would be looked up
+ * again). */
 static int
 mv_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
            struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-  FillData data = { buf, filler, (flags & FUSE_READDIR_PLUS) != 0 };
-  const MvHandle *handle = handle_of(fi);
-  g_autoptr(MvReader) reader = NULL;
-  MvContext ctx;
+  MvHandle *handle = handle_of(fi);
+  gboolean plus = (flags & FUSE_READDIR_PLUS) != 0;
 
-  /* Listed for the reader reading now, as /proc lists (hidepid=). */
-  handle_context(handle, &ctx, &reader);
-  filler(buf, ".", NULL, 0, 0);
-  filler(buf, "..", NULL, 0, 0);
-  mv_tree_list(handle->node, &ctx, fill_entry, &data);
+  if (offset == 0 || handle->listing == NULL) {
+    g_autoptr(MvReader) reader = NULL;
+    MvContext ctx;
+
+    if (handle->listing != NULL)
+      g_array_unref(handle->listing);
+    handle->listing = g_array_new(FALSE, FALSE, sizeof(MvDirEntry));
+    g_array_set_clear_func(handle->listing, dir_entry_clear);
+    /* Listed for the reader reading now, as /proc lists (hidepid=). */
+    handle_context(handle, &ctx, &reader);
+    add_dir_entry(handle->listing, ".", NULL);
+    add_dir_entry(handle->listing, "..", NULL);
+    mv_tree_list(handle->node, &ctx, fill_entry, handle->listing);
+  }
+  for (guint i = (guint) MAX(offset, 0); i < handle->listing->len; i++) {
+    const MvDirEntry *entry = &g_array_index(handle->listing, MvDirEntry, i);
+    gboolean with_stat = plus && entry->has_stat;
+
+    if (filler(buf, entry->name, with_stat ? &entry->st : NULL, (off_t) i + 1,
+               with_stat ? FUSE_FILL_DIR_PLUS : 0) != 0)
+      break; /* the reply is full: the kernel asks again from here */
+  }
   return 0;
 }
 

@@ -284,7 +284,8 @@ class TestAgreesWithKernel(MountTestCase):
             lines = f.read().splitlines()
         header = lines[0].split()
         self.assertEqual(header, ["Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty",
-                                  "Rss", "Pss", "Swap", "LazyFree", "VSZ", "Path"])
+                                  "Rss", "Pss", "Swap", "LazyFree", "VSZ", "Anonymous", "Perms",
+                                  "Path"])
         rows = [line.split() for line in lines[1:]]
         self.assertTrue(all(len(r) == len(header) for r in rows), rows)
         self.assertEqual(rows[-1][-1], "total")
@@ -303,9 +304,9 @@ class TestAgreesWithKernel(MountTestCase):
         with open(f"{MNT}/processes") as f:
             lines = f.read().splitlines()
         self.assertEqual(lines[0].split(), ["pid", "user", "comm", "rss", "pss", "uss", "swap",
-                                            "retained_freed", "swap_pss"])
+                                            "retained_freed", "swap_pss", "cgroup"])
         rows = {int(r.split()[0]): r.split() for r in lines[1:]}
-        self.assertTrue(all(len(r) == 9 for r in rows.values()))
+        self.assertTrue(all(len(r) == 10 for r in rows.values()))
         row = rows[w.pid]
         self.assertEqual(row[1], "root")
         self.assertEqual(row[2], "workload")
@@ -725,7 +726,7 @@ class TestCgroup(MountTestCase):
         limit_file = "memory.limit_in_bytes" if self.version == 1 else "memory.max"
         with open(os.path.join(self.child, limit_file), "w") as f:
             f.write("-1" if self.version == 1 else "max")
-        seen = self.read_inside(self.grandchild, ["limit"])
+        seen = self.read_inside(self.grandchild, ["limit_raw"])
         limits = []
         d = self.own
         while True:
@@ -739,7 +740,7 @@ class TestCgroup(MountTestCase):
                 break
             d = os.path.dirname(d)
         finite = [int(l) for l in limits if l != "max" and int(l) < (1 << 62)]
-        self.assertEqual(seen["limit"].strip(), str(min(finite)) if finite else "max")
+        self.assertEqual(seen["limit_raw"].strip(), str(min(finite)) if finite else "max")
 
 
 class TestMetrics(MountTestCase):

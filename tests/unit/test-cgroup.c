@@ -372,6 +372,8 @@ test_v2(void **state)
   assert_true(g_str_has_prefix(cg->pressure, "some avg10=0.12 "));
   assert_int_equal(cg->procs->len, 3);
   assert_int_equal(g_array_index(cg->procs, pid_t, 0), 4242);
+  assert_int_equal(cg->peak, 1010827264);
+  assert_string_equal(cg->events, "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n");
   for (int i = 0; i < MV_CGROUP_N_FIELDS; i++)
     assert_true(mv_cgroup_has(cg, i));
 }

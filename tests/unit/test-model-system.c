@@ -460,6 +460,41 @@ test_system_read(void **state)
   assert_true(ABS(s->available.difference) <= tolerance);
 }
 
+/* system/reclaim: the reclaim counters picked out of vmstat, pages made
+ * bytes, oom_kill kept a count, pgscan_direct_throttle (events) left out;
+ * a malformed line fails and adds nothing. */
+static void
+test_reclaim_from_vmstat(void **state)
+{
+  static const char vmstat[] = "nr_free_pages 999\n"
+                               "workingset_refault_file 5\n"
+                               "pgsteal_direct 2\n"
+                               "pgscan_kswapd 10\n"
+                               "pgscan_direct_throttle 3\n"
+                               "oom_kill 1\n"
+                               "pgfault 77\n";
+  static const char bad[] = "pgscan_kswapd 10\npgsteal_direct x\n";
+  g_autoptr(GArray) counters = g_array_new(FALSE, FALSE, sizeof(MvReclaimCounter));
+  g_autoptr(GError) error = NULL;
+  const MvReclaimCounter *c;
+
+  assert_true(mv_reclaim_from_vmstat(vmstat, strlen(vmstat), 4096, counters, &error));
+  assert_int_equal(counters->len, 4);
+  c = (const MvReclaimCounter *) counters->data;
+  assert_string_equal(c[0].name, "workingset_refault_file");
+  assert_int_equal(c[0].value, 5 * 4096);
+  assert_string_equal(c[1].name, "pgsteal_direct");
+  assert_int_equal(c[1].value, 2 * 4096);
+  assert_string_equal(c[2].name, "pgscan_kswapd");
+  assert_int_equal(c[2].value, 10 * 4096);
+  assert_string_equal(c[3].name, "oom_kill");
+  assert_int_equal(c[3].value, 1);
+
+  assert_false(mv_reclaim_from_vmstat(bad, strlen(bad), 4096, counters, &error));
+  assert_non_null(error);
+  assert_int_equal(counters->len, 4);
+}
+
 int
 main(void)
 {
@@ -475,6 +510,7 @@ main(void)
     cmocka_unit_test(test_available_numa2),
     cmocka_unit_test(test_available_nodma),
     cmocka_unit_test(test_system_read),
+    cmocka_unit_test(test_reclaim_from_vmstat),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mv-test-fixture.h"
 #include "proc/mv-proc.h"
@@ -425,6 +426,57 @@ test_read_file(void **state)
   assert_true(g_error_matches(error, MV_ERRNO, ENOENT));
 }
 
+/* The streamed parse (64 KiB reads, cut before the last header) against the
+ * whole-text parse of the same text: the probe fixture repeated until the
+ * text spans several reads, so blocks, lines and headers straddle read
+ * boundaries at every kind of place. */
+static void
+test_smaps_stream_equals_whole(void **state)
+{
+  MvFixture f = mv_fixture_load("smaps_probe.txt");
+  g_autoptr(GString) text = g_string_new(NULL);
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  Collect whole, streamed, stopped;
+  gsize bytes_read = 0;
+  int fd = g_file_open_tmp("mv-smaps-XXXXXX", &path, NULL);
+
+  assert_true(fd >= 0);
+  while (text->len < 5 * 65536 + 123)
+    g_string_append_len(text, f.data, (gssize) f.len);
+  assert_true(write(fd, text->str, text->len) == (ssize_t) text->len);
+  close(fd);
+
+  collect_init(&whole);
+  collect_init(&streamed);
+  assert_true(mv_smaps_parse(text->str, text->len, collect, &whole, NULL));
+  assert_true(mv_smaps_parse_file(path, collect, &streamed, &bytes_read, &error));
+  assert_null(error);
+  assert_int_equal(bytes_read, text->len);
+  assert_int_equal(streamed.n, whole.n);
+  assert_int_equal(streamed.rss, whole.rss);
+  assert_int_equal(streamed.pss, whole.pss);
+  assert_int_equal(streamed.size, whole.size);
+  assert_int_equal(streamed.private_dirty, whole.private_dirty);
+  assert_int_equal(streamed.lazyfree, whole.lazyfree);
+  for (guint i = 0; i < whole.paths->len; i++)
+    assert_string_equal(streamed.paths->pdata[i], whole.paths->pdata[i]);
+
+  /* stopping early stops the reading too */
+  memset(&stopped, 0, sizeof stopped);
+  stopped.n_stop = whole.n - 3;
+  assert_true(mv_smaps_parse_file(path, collect, &stopped, &bytes_read, NULL));
+  assert_int_equal(stopped.n, whole.n - 3);
+
+  /* a file that is not there: its errno */
+  assert_false(mv_smaps_parse_file("/nonexistent/smaps", collect, &stopped, &bytes_read, &error));
+  assert_true(g_error_matches(error, MV_ERRNO, ENOENT));
+  unlink(path);
+  collect_clear(&whole);
+  collect_clear(&streamed);
+  mv_fixture_free(&f);
+}
+
 int
 main(void)
 {
@@ -437,6 +489,7 @@ main(void)
     cmocka_unit_test(test_smaps_cut_last_block),
     cmocka_unit_test(test_smaps_empty),
     cmocka_unit_test(test_smaps_not_nul_terminated),
+    cmocka_unit_test(test_smaps_stream_equals_whole),
     cmocka_unit_test(test_rollup_captured),
     cmocka_unit_test(test_rollup_errors),
     cmocka_unit_test(test_status_probe),

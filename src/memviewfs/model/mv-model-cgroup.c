@@ -140,6 +140,7 @@ mv_cgroup_free(MvCgroup *cgroup)
     return;
   mv_cgroup_location_clear(&cgroup->location);
   g_free(cgroup->pressure);
+  g_free(cgroup->events);
   if (cgroup->procs != NULL)
     g_array_unref(cgroup->procs);
   g_free(cgroup);
@@ -286,6 +287,34 @@ read_available(MvCgroup *cg, const char *root)
   SET(cg, available, MIN(available, cg->limit));
 }
 
+/* Checks that an events file is `key value` lines (kept as text). */
+static gboolean
+accept_any(const char *key, gsize key_len, guint64 value, gpointer user_data)
+{
+  return TRUE;
+}
+
+static void
+read_events(MvCgroup *cg, const char *root)
+{
+  const char *dir = cg->location.dir;
+  g_autoptr(GString) text = g_string_new(NULL);
+  guint64 value;
+  gboolean is_max;
+
+  if (cg->location.version == MV_CGROUP_V2) {
+    if (read_cgroup_file(root, dir, "memory.events", text) &&
+        mv_keyvalue_parse(text->str, text->len, accept_any, NULL, NULL))
+      cg->events = g_strndup(text->str, text->len);
+    return;
+  }
+  if (!read_single(root, dir, "memory.failcnt", &value, &is_max) || is_max ||
+      !read_cgroup_file(root, dir, "memory.oom_control", text) ||
+      !mv_keyvalue_parse(text->str, text->len, accept_any, NULL, NULL))
+    return;
+  cg->events = g_strdup_printf("failcnt %" G_GUINT64_FORMAT "\n%s", value, text->str);
+}
+
 gboolean
 mv_cgroup_read(MvCgroup *cg, const char *root, pid_t pid, GError **error)
 {
@@ -319,6 +348,10 @@ mv_cgroup_read_values(MvCgroup *cg, const char *root)
     SET(cg, swap, value2 > cg->usage ? value2 - cg->usage : 0);
   }
   read_available(cg, root);
+  if (read_single(root, dir, v2 ? "memory.peak" : "memory.max_usage_in_bytes", &value,
+                  &is_max) && !is_max)
+    SET(cg, peak, value);
+  read_events(cg, root);
 
   g_autoptr(GString) text = g_string_new(NULL);
   if (v2 && read_cgroup_file(root, dir, "memory.pressure", text))
@@ -335,49 +368,71 @@ mv_cgroup_read_values(MvCgroup *cg, const char *root)
 static gint
 compare_names(gconstpointer a, gconstpointer b)
 {
-  return strcmp(*(const char *const *) a, *(const char *const *) b);
+  return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Depth first, parents before children, siblings in name order. */
+/* Appends the cgroup at @dir (under the mount point, no root prefix) and
+ * its descendants. @depth bounds the walk (cgroupfs nests at most a few
+ * dozen levels in practice; the kernel allows more but not unboundedly). */
 static void
-walk_cgroup_dir(const char *root, const MvCgroupLocation *top, const char *rel,
-                MvCgroupFunc func, gpointer user_data)
+walk_cgroups(const MvCgroupLocation *top, const char *root, const char *dir, int depth,
+             GPtrArray *out)
 {
-  g_autofree char *dir = g_build_filename(top->mount_point, rel, NULL);
-  g_autofree char *under = under_root(root, dir);
-  g_autoptr(GDir) listing = g_dir_open(under, 0, NULL);
+  g_autoptr(MvCgroup) cg = mv_cgroup_new();
+  const char *rel = dir + strlen(top->mount_point);
+  g_autofree char *abs = under_root(root, dir);
+  g_autoptr(GDir) listing = NULL;
   g_autoptr(GPtrArray) children = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(MvCgroup) cgroup = mv_cgroup_new();
   const char *name;
 
-  cgroup->location.version = top->version;
-  cgroup->location.mount_root = g_strdup(top->mount_root);
-  cgroup->location.mount_point = g_strdup(top->mount_point);
-  cgroup->location.dir = g_strdup(dir);
-  cgroup->location.cgroup_path =
-    rel[0] == '\0' ? g_strdup(top->mount_root) : g_build_filename(top->mount_root, rel, NULL);
-  mv_cgroup_read_values(cgroup, root);
-  func(cgroup, user_data);
+  cg->location.version = top->version;
+  cg->location.mount_root = g_strdup(top->mount_root);
+  cg->location.mount_point = g_strdup(top->mount_point);
+  cg->location.dir = g_strdup(dir);
+  if (rel[0] == '\0')
+    cg->location.cgroup_path = g_strdup(top->mount_root);
+  else if (strcmp(top->mount_root, "/") == 0)
+    cg->location.cgroup_path = g_strdup(rel);
+  else
+    cg->location.cgroup_path = g_strconcat(top->mount_root, rel, NULL);
+  mv_cgroup_read_values(cg, root);
+  g_ptr_array_add(out, g_steal_pointer(&cg));
 
-  while (listing != NULL && (name = g_dir_read_name(listing)) != NULL) {
-    g_autofree char *child = g_build_filename(under, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+  if (depth >= 64 || (listing = g_dir_open(abs, 0, NULL)) == NULL)
+    return;
+  while ((name = g_dir_read_name(listing)) != NULL) {
+    g_autofree char *child_abs = g_build_filename(abs, name, NULL);
+    if (g_file_test(child_abs, G_FILE_TEST_IS_DIR) &&
+        !g_file_test(child_abs, G_FILE_TEST_IS_SYMLINK))
       g_ptr_array_add(children, g_strdup(name));
   }
   g_ptr_array_sort(children, compare_names);
   for (guint i = 0; i < children->len; i++) {
-    g_autofree char *child_rel = g_build_filename(rel, g_ptr_array_index(children, i), NULL);
-    walk_cgroup_dir(root, top, child_rel, func, user_data);
+    g_autofree char *child = g_build_filename(dir, g_ptr_array_index(children, i), NULL);
+    walk_cgroups(top, root, child, depth + 1, out);
   }
+}
+
+GPtrArray *
+mv_cgroup_read_all(const char *root, GError **error)
+{
+  g_auto(MvCgroupLocation) self = { 0 };
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) mv_cgroup_free);
+
+  if (!mv_cgroup_locate(root, 0, &self, error))
+    return NULL;
+  walk_cgroups(&self, root, self.mount_point, 0, out);
+  return g_steal_pointer(&out);
 }
 
 gboolean
 mv_cgroup_foreach(const char *root, MvCgroupFunc func, gpointer user_data, GError **error)
 {
-  g_auto(MvCgroupLocation) self = { 0 };
+  g_autoptr(GPtrArray) cgroups = mv_cgroup_read_all(root, error);
 
-  if (!mv_cgroup_locate(root, 0, &self, error))
+  if (cgroups == NULL)
     return FALSE;
-  walk_cgroup_dir(root, &self, "", func, user_data);
+  for (guint i = 0; i < cgroups->len; i++)
+    func(g_ptr_array_index(cgroups, i), user_data);
   return TRUE;
 }

@@ -42,7 +42,7 @@ gboolean mv_cgroup_locate(const char *root, pid_t pid, MvCgroupLocation *out, GE
  *   limit        v2 memory.max, v1 memory.limit_in_bytes: the SMALLEST along
  *                the path from the cgroup up to the mount point (the top of
  *                the hierarchy visible here). No limit anywhere: limit_is_max
- *                and limit = G_MAXUINT64 (render "max"). v1's "unlimited" is
+ *                and limit = G_MAXUINT64 (cgroup/limit renders MemTotal, limit_raw "max"). v1's "unlimited" is
  *                PAGE_COUNTER_MAX pages (9223372036854771712 with 4 kB
  *                pages): any v1 value >= 2^62 counts as no limit.
  *   usage        v2 memory.current, v1 memory.usage_in_bytes
@@ -59,6 +59,8 @@ gboolean mv_cgroup_locate(const char *root, pid_t pid, MvCgroupLocation *out, GE
  *                With no limit: the system's MemAvailable (/proc/meminfo):
  *                what the cgroup can still get is what the machine can give
  *                (available_from_system is then TRUE).
+ *   peak         v2 memory.peak (Linux >= 5.19), v1 memory.max_usage_in_bytes:
+ *                the highest usage since the cgroup was made (or reset)
  * v1 uses the total_* (hierarchical) counters of memory.stat so that they
  * cover the same pages as usage_in_bytes, which includes child cgroups; a
  * parent's limit is taken to bind its children, as it does since Linux 5.11
@@ -67,7 +69,7 @@ gboolean mv_cgroup_locate(const char *root, pid_t pid, MvCgroupLocation *out, GE
  * READER's cgroup namespace, so a daemon in a container resolves them
  * consistently. */
 #define MV_CGROUP_FIELDS(X)                                                                       \
-  X(limit, "limit", "memory limit in effect: the smallest on the way up the hierarchy, or max")  \
+  X(limit, "limit", "memory limit in effect: the smallest on the way up the hierarchy (no limit: cgroup/limit is MemTotal, limit_raw max)")  \
   X(usage, "usage", "memory charged to the cgroup (memory.current / usage_in_bytes)")            \
   X(anon, "anon", "anonymous memory: heaps, stacks, private mappings")                           \
   X(file, "file", "page cache charged to the cgroup, including shmem")                           \
@@ -75,7 +77,8 @@ gboolean mv_cgroup_locate(const char *root, pid_t pid, MvCgroupLocation *out, GE
   X(kernel, "kernel", "kernel memory charged to the cgroup (slab, stacks, page tables)")         \
   X(swap, "swap", "swap used by the cgroup")                                                     \
   X(reclaimable, "reclaimable", "file LRU (+ reclaimable slab on v2): can be reclaimed")        \
-  X(available, "available", "limit - usage + reclaimable, capped at limit; MemAvailable if no limit")
+  X(available, "available", "limit - usage + reclaimable, capped at limit; MemAvailable if no limit") \
+  X(peak, "peak", "the highest usage the cgroup has had (memory.peak / max_usage_in_bytes)")
 
 enum {
 #define MV_CGROUP_X(member, name, description) MV_CGROUP_FIELD_##member,
@@ -93,6 +96,11 @@ typedef struct {
   gboolean limit_is_max;          /* no limit up the path (limit = G_MAXUINT64) */
   gboolean available_from_system; /* available is the system's MemAvailable */
   char *pressure;                 /* memory.pressure text (v2, PSI), NULL when absent */
+  char *events;                   /* `name count` lines: v2 memory.events as the kernel
+                                   * prints it (low high max oom oom_kill ...); v1
+                                   * "failcnt N" then memory.oom_control
+                                   * (oom_kill_disable under_oom oom_kill); NULL when
+                                   * absent */
   GArray *procs;                  /* of pid_t from cgroup.procs, NULL when absent */
 } MvCgroup;
 
@@ -112,13 +120,18 @@ mv_cgroup_has(const MvCgroup *cgroup, int field_index)
  * mv_cgroup_locate); a missing value file just leaves its value absent. */
 gboolean mv_cgroup_read(MvCgroup *out, const char *root, pid_t pid, GError **error);
 
-/* Reads every value of the cgroup at @out->location (already filled in):
- * mv_cgroup_read() without the locating. */
+/* Reads every value of the cgroup @out->location names (set by the caller:
+ * version, mount_point, dir; cgroup_path for display). */
 void mv_cgroup_read_values(MvCgroup *out, const char *root);
 
-/* Calls @func for every cgroup of the memory hierarchy the reader (the
- * daemon) sees: the whole mount of its own memory hierarchy (v1 "memory",
- * or v2's unified one), parents before children, siblings in name order.
+/* Every memory cgroup of the hierarchy the daemon's own memory cgroup is
+ * in, as far as it is mounted here (from the mount point down, parents
+ * before children, siblings by name): a GPtrArray of MvCgroup (owning),
+ * each read with mv_cgroup_read_values(). cgroup_path names each as
+ * /proc/<pid>/cgroup would. Fails as mv_cgroup_locate() does. */
+GPtrArray *mv_cgroup_read_all(const char *root, GError **error);
+
+/* Calls @func for every cgroup mv_cgroup_read_all() returns, in its order.
  * Values a cgroup lacks (a v2 cgroup where the memory controller is not
  * enabled) are absent. @func must not keep @cgroup. ENOENT as
  * mv_cgroup_locate() when the daemon has no memory cgroup. */

@@ -104,6 +104,22 @@ row_add(MvMappingRow *row, const MvSmapsValues *v)
   row->n_mappings++;
 }
 
+/* Folds @entry's permissions into @row's (see MvMappingRow). */
+static void
+row_add_perms(MvMappingRow *row, const MvSmapsEntry *entry)
+{
+  if (row->perms[0] == '\0') {
+    memcpy(row->perms, entry->perms, 4);
+    row->perms[4] = '\0';
+    return;
+  }
+  for (int i = 0; i < 3; i++)
+    if (entry->perms[i] != '-')
+      row->perms[i] = entry->perms[i];
+  if (row->perms[3] != entry->perms[3])
+    row->perms[3] = 'm';
+}
+
 typedef struct {
   MvPidSmaps *model;
   GHashTable *by_label; /* label (owned by the row) -> MvMappingRow* */
@@ -123,7 +139,9 @@ add_entry(const MvSmapsEntry *entry, gpointer user_data)
     g_hash_table_insert(state->by_label, row->label, row);
   }
   row_add(row, &entry->v);
+  row_add_perms(row, entry);
   row_add(&state->model->total, &entry->v);
+  row_add_perms(&state->model->total, entry);
   mv_resident_2x2_add(&state->model->resident, entry);
   return TRUE;
 }
@@ -140,14 +158,57 @@ compare_rows(gconstpointer a, gconstpointer b)
 }
 
 gboolean
-mv_pid_smaps_build(MvPidSmaps *model, const char *text, gsize len, GError **error)
+mv_pid_smaps_build_from(MvPidSmaps *model, MvSmapsSource source, gpointer source_data,
+                        GError **error)
 {
   BuildState state = { model, g_hash_table_new(g_str_hash, g_str_equal) };
-  gboolean ok = mv_smaps_parse(text, len, add_entry, &state, error);
+  gboolean ok = source(add_entry, &state, source_data, error);
 
   g_hash_table_unref(state.by_label);
   g_ptr_array_sort(model->rows, compare_rows);
   return ok;
+}
+
+static gboolean
+add_vma(const MvSmapsEntry *entry, gpointer user_data)
+{
+  MvMappingRow *row = g_new0(MvMappingRow, 1);
+
+  row->label = mv_mapping_label(entry);
+  row->start = entry->start;
+  row->end = entry->end;
+  row->offset = entry->offset;
+  row_add(row, &entry->v);
+  row_add_perms(row, entry);
+  g_ptr_array_add((GPtrArray *) user_data, row);
+  return TRUE;
+}
+
+gboolean
+mv_pid_vmas_build(GPtrArray *vmas, const char *text, gsize len, GError **error)
+{
+  return mv_smaps_parse(text, len, add_vma, vmas, error);
+}
+
+typedef struct {
+  const char *text;
+  gsize len;
+} TextSource;
+
+static gboolean
+parse_text(MvSmapsFunc func, gpointer func_data, gpointer source_data, GError **error)
+{
+  const TextSource *source = source_data;
+
+  return mv_smaps_parse(source->text, source->len, func, func_data, error);
+}
+
+gboolean
+mv_pid_smaps_build(MvPidSmaps *model, const char *text, gsize len, GError **error)
+{
+  TextSource source = { text, len };
+
+  return mv_pid_smaps_build_from(model, parse_text, &source, error);
 }
 
 void

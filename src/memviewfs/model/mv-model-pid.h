@@ -37,16 +37,25 @@ void mv_resident_2x2_add(MvResident2x2 *acc, const MvSmapsEntry *entry);
   X(pss, "Pss")                        \
   X(swap, "Swap")                      \
   X(lazyfree, "LazyFree")              \
-  X(size, "VSZ")
+  X(size, "VSZ")                       \
+  X(anonymous, "Anonymous")
 
 /* One row of `mappings`: every mapping of one path, or of one anonymous kind,
- * summed. */
+ * summed; or one row of `vmas`: one mapping. Anonymous (the kernel's
+ * Anonymous: pages not backed by a file, including the copy-on-write
+ * copies inside a private file mapping, as pmap -X shows it) comes last
+ * among the numbers so that scripts reading the first nine keep working. */
 typedef struct {
   char *label; /* the path as smaps prints it, or "[heap]", "[stack]",
                 * "[anon]" (unnamed private anonymous), "[anon_shared]"
                 * (MAP_SHARED|MAP_ANONYMOUS), "[anon:<name>]", "[vdso]"... */
   MvSmapsValues v;  /* the sum of the mappings' values (mv_smaps_values_add) */
   guint n_mappings; /* how many VMAs were summed into this row */
+  /* r, w, x where ANY of the row's mappings has it; the fourth 'p'
+   * (private), 's' (shared), or 'm' when the row mixes both; "----" is
+   * a row of mappings with no access at all (guard pages) */
+  char perms[5];
+  guint64 start, end, offset; /* `vmas` only: the mapping's range and file offset */
 } MvMappingRow;
 
 void mv_mapping_row_free(MvMappingRow *row);
@@ -65,6 +74,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MvPidSmaps, mv_pid_smaps_free)
 
 /* Parses smaps @text and fills @model (which must be fresh). */
 gboolean mv_pid_smaps_build(MvPidSmaps *model, const char *text, gsize len, GError **error);
+
+/* One row per mapping of smaps @text, in address order, into @vmas (of
+ * MvMappingRow*, owning): the same columns as `mappings`, labelled as
+ * `mappings` labels them (mv_mapping_label: "[anon]" for an unnamed
+ * private anonymous mapping). */
+gboolean mv_pid_vmas_build(GPtrArray *vmas, const char *text, gsize len, GError **error);
+
+/* Fills @model (which must be fresh) from a source that calls @func once
+ * per mapping (e.g. mv_smaps_parse_file, which streams): only the rows,
+ * one per distinct label, are held, never the text. */
+typedef gboolean (*MvSmapsSource)(MvSmapsFunc func, gpointer func_data, gpointer source_data,
+                                  GError **error);
+gboolean mv_pid_smaps_build_from(MvPidSmaps *model, MvSmapsSource source, gpointer source_data,
+                                 GError **error);
 
 /* The label a mapping is grouped under in `mappings` (see MvMappingRow). */
 char *mv_mapping_label(const MvSmapsEntry *entry);

@@ -218,3 +218,46 @@ mv_system_read(MvSystem *out, const char *proc_dir, GError **error)
   return mv_system_build(out, meminfo->str, meminfo->len, zoneinfo->str, zoneinfo->len,
                          (guint64)page_size, error);
 }
+
+typedef struct {
+  GArray *counters;
+  guint64 page_size;
+} ReclaimPick;
+
+static gboolean
+pick_reclaim(const char *key, gsize key_len, guint64 value, gpointer user_data)
+{
+  static const char *const page_prefixes[] = { "pgscan_", "pgsteal_", "workingset_refault" };
+  ReclaimPick *pick = user_data;
+  MvReclaimCounter counter = { { 0 } };
+  gboolean is_pages = FALSE, is_count;
+
+  if (key_len >= sizeof counter.name)
+    return TRUE;
+  memcpy(counter.name, key, key_len);
+  for (gsize i = 0; i < G_N_ELEMENTS(page_prefixes); i++)
+    if (g_str_has_prefix(counter.name, page_prefixes[i]))
+      is_pages = TRUE;
+  if (strcmp(counter.name, "pgscan_direct_throttle") == 0)
+    is_pages = FALSE;
+  is_count = strcmp(counter.name, "oom_kill") == 0;
+  if (!is_pages && !is_count)
+    return TRUE;
+  counter.value = is_pages ? mul_saturating(value, pick->page_size) : value;
+  g_array_append_val(pick->counters, counter);
+  return TRUE;
+}
+
+gboolean
+mv_reclaim_from_vmstat(const char *text, gsize len, guint64 page_size, GArray *counters,
+                       GError **error)
+{
+  g_autoptr(GArray) picked = g_array_new(FALSE, FALSE, sizeof(MvReclaimCounter));
+  ReclaimPick pick = { picked, page_size };
+
+  if (!check_page_size(page_size, error) ||
+      !mv_keyvalue_parse(text, len, pick_reclaim, &pick, error))
+    return FALSE; /* @counters unchanged */
+  g_array_append_vals(counters, picked->data, picked->len);
+  return TRUE;
+}

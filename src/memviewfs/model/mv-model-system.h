@@ -144,4 +144,24 @@ gboolean mv_system_build(MvSystem *out, const char *meminfo_text, gsize meminfo_
  * running system's page size. MvSystem is ~25 kB: allocate it (g_new0). */
 gboolean mv_system_read(MvSystem *out, const char *proc_dir, GError **error);
 
+/* ---- reclaim (/proc/vmstat) ------------------------------------------- */
+
+/* One counter of system/reclaim: a /proc/vmstat name and its value, in
+ * BYTES for the page counters (pgscan_*, pgsteal_*, workingset_refault*:
+ * the kernel counts pages), a COUNT for oom_kill. */
+typedef struct {
+  char name[48];
+  guint64 value;
+} MvReclaimCounter;
+
+/* Picks the reclaim counters out of the text of /proc/vmstat into
+ * @counters (of MvReclaimCounter), in the kernel's order: every pgscan_*
+ * and pgsteal_* (pages scanned and reclaimed, by kswapd, direct reclaim,
+ * khugepaged, anon, file) except pgscan_direct_throttle (a count of
+ * throttling events, not pages), every workingset_refault* (pages read
+ * back soon after eviction: thrashing) and oom_kill. On a malformed line
+ * it fails (EIO) and leaves @counters as it was. */
+gboolean mv_reclaim_from_vmstat(const char *text, gsize len, guint64 page_size,
+                                GArray *counters, GError **error);
+
 G_END_DECLS

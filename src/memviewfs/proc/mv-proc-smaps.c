@@ -7,7 +7,14 @@
 #include "mv-proc.h"
 #include "mv-proc-text.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
+
+/* bytes asked of each read() of a streamed smaps (the kernel hands out
+ * whole mappings' blocks, up to this much per read) */
+#define MV_SMAPS_CHUNK ((gsize) 65536)
 
 static const char *const smaps_keys[MV_SMAPS_N_FIELDS] = {
 #define MV_SMAPS_X(member, key) key,
@@ -161,6 +168,87 @@ mv_smaps_parse(const char *text, gsize len, MvSmapsFunc func, gpointer user_data
   if (have_entry)
     func(&entry, user_data);
   return TRUE;
+}
+
+typedef struct {
+  MvSmapsFunc func;
+  gpointer user_data;
+  gboolean stopped; /* func returned FALSE: read no further */
+} StreamState;
+
+static gboolean
+stream_entry(const MvSmapsEntry *entry, gpointer user_data)
+{
+  StreamState *state = user_data;
+
+  if (!state->func(entry, state->user_data))
+    state->stopped = TRUE;
+  return !state->stopped;
+}
+
+/* The offset of the last line of @text that is a mapping header (it starts
+ * with a lowercase hex digit; field keys start uppercase, and the kernel
+ * escapes a newline in a path), 0 if none but the first. */
+static gsize
+last_header_start(const char *text, gsize len)
+{
+  for (gsize i = len; i > 1; i--) {
+    char c = text[i - 1];
+    if (text[i - 2] == '\n' && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return i - 1;
+  }
+  return 0;
+}
+
+gboolean
+mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data, gsize *bytes_read,
+                    GError **error)
+{
+  g_autoptr(GString) pending = g_string_sized_new(2 * MV_SMAPS_CHUNK);
+  StreamState state = { func, user_data, FALSE };
+  gboolean ok = TRUE;
+  int fd;
+
+  *bytes_read = 0;
+  do
+    fd = openat(mv_proc_root_fd(), path, O_RDONLY | O_CLOEXEC | O_NOCTTY); /* relative: under the /proc root */
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    int saved = errno;
+    return mv_set_errno(error, saved, "open %s: %s", path, g_strerror(saved));
+  }
+  for (;;) {
+    gsize old_len = pending->len;
+    ssize_t n;
+
+    g_string_set_size(pending, old_len + MV_SMAPS_CHUNK);
+    n = read(fd, pending->str + old_len, MV_SMAPS_CHUNK);
+    g_string_set_size(pending, old_len + (gsize) MAX(n, 0));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int saved = errno;
+      ok = mv_set_errno(error, saved, "read %s: %s", path, g_strerror(saved));
+      break;
+    }
+    *bytes_read += (gsize) n;
+    if (n == 0) {
+      /* the rest, including a block cut off at the end */
+      ok = mv_smaps_parse(pending->str, pending->len, stream_entry, &state, error);
+      break;
+    }
+    /* every block before the last header is whole: parse those, keep the
+     * last (its values may still be coming) */
+    gsize cut = last_header_start(pending->str, pending->len);
+    if (cut > 0) {
+      ok = mv_smaps_parse(pending->str, cut, stream_entry, &state, error);
+      g_string_erase(pending, 0, (gssize) cut);
+      if (!ok || state.stopped)
+        break;
+    }
+  }
+  close(fd);
+  return ok;
 }
 
 gboolean

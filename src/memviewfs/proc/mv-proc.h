@@ -148,6 +148,15 @@ typedef gboolean (*MvSmapsFunc)(const MvSmapsEntry *entry, gpointer user_data);
 gboolean mv_smaps_parse(const char *text, gsize len, MvSmapsFunc func, gpointer user_data,
                         GError **error);
 
+/* Reads and parses the smaps file at @path (relative: under the /proc
+ * root) as a stream: chunk by chunk,
+ * each chunk cut just before its last mapping header, so only one chunk
+ * (64 KiB) and one mapping's block are held at a time whatever the size of
+ * the address space. *@bytes_read: the length of the whole text. Line
+ * numbers in errors count from the start of the chunk. */
+gboolean mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data,
+                             gsize *bytes_read, GError **error);
+
 /* Parses the text of /proc/<pid>/smaps_rollup into @out. Empty text (a
  * process without an address space) fails with MV_ERRNO/ESRCH. */
 gboolean mv_smaps_rollup_parse(const char *text, gsize len, MvSmapsValues *out, GError **error);

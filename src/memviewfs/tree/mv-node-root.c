@@ -142,21 +142,27 @@ append_cell(GString *out, const char *text, int width)
 
 /* One row per process: what smem prints, in one read. Columns the caller
  * may not read (another user's pss...) are "-", as /proc would refuse them.
- * swap_pss is last (not beside swap) so that scripts written against the
- * first eight columns keep working. */
+ * swap_pss and cgroup are last (not beside swap and user) so that scripts
+ * written against the first columns keep working. @node->arg
+ * PROCESSES_USER leaves kernel threads out (processes_user). */
+enum { PROCESSES_ALL, PROCESSES_USER };
+
 static gboolean
 render_processes(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  g_autoptr(GArray) rows = mv_scan_processes(ctx, MV_SCAN_ROLLUP, error);
+  g_autoptr(GArray) rows = mv_scan_processes(ctx, MV_SCAN_ROLLUP | MV_SCAN_CGROUP, error);
   g_autoptr(GHashTable) names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 
   if (rows == NULL)
     return FALSE;
-  g_string_append_printf(out, "%7s %-12s %-16s %12s %12s %12s %12s %14s %12s\n", "pid",
+  g_string_append_printf(out, "%7s %-12s %-16s %12s %12s %12s %12s %14s %12s %s\n", "pid",
                          "user", "comm", "rss", "pss", "uss", "swap", "retained_freed",
-                         "swap_pss");
+                         "swap_pss", "cgroup");
   for (guint i = 0; i < rows->len; i++) {
     const MvScanRow *row = &g_array_index(rows, MvScanRow, i);
+
+    if (node->arg == PROCESSES_USER && mv_scan_row_is_kernel_thread(row))
+      continue;
 
     g_string_append_printf(out, "%7d ", (int) row->pid);
     append_cell(out, user_name(names, row->status.uid[1]), 12);
@@ -169,6 +175,75 @@ render_processes(const MvContext *ctx, const MvNode *node, GString *out, GError 
     g_string_append_c(out, ' ');
     append_value_or_dash(out, row->readable, row->rollup.retained_freed);
     append_value_or_dash(out, row->readable, row->rollup.swap_pss);
+    g_string_append_c(out, ' ');
+    append_cell(out, row->cgroup_path != NULL ? row->cgroup_path : "", 0);
+    g_string_append_c(out, '\n');
+  }
+  return TRUE;
+}
+
+/* ---- users ----------------------------------------------------------------- */
+
+typedef struct {
+  uid_t uid;
+  guint processes;
+  gboolean all_readable; /* every process's smaps_rollup was readable */
+  guint64 rss, pss, uss, swap;
+} UserRow;
+
+static gint
+compare_user_rows(gconstpointer a, gconstpointer b)
+{
+  const UserRow *x = a, *y = b;
+
+  return (x->uid > y->uid) - (x->uid < y->uid);
+}
+
+/* One row per user (the effective uid, as processes' user column): the
+ * sums of that user's processes rows, as `smem -u` prints them. pss, uss
+ * and swap are "-" when the reader may not read one of the user's
+ * processes (a partial sum would read as the whole). */
+static gboolean
+render_users(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(GArray) rows = mv_scan_processes(ctx, MV_SCAN_ROLLUP, error);
+  g_autoptr(GHashTable) names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+  g_autoptr(GHashTable) index = g_hash_table_new(NULL, NULL);
+  g_autoptr(GArray) users = g_array_new(FALSE, TRUE, sizeof(UserRow));
+
+  if (rows == NULL)
+    return FALSE;
+  for (guint i = 0; i < rows->len; i++) {
+    const MvScanRow *row = &g_array_index(rows, MvScanRow, i);
+    uid_t uid = row->status.uid[1];
+    gpointer slot;
+    UserRow *user;
+
+    if (!g_hash_table_lookup_extended(index, GUINT_TO_POINTER(uid), NULL, &slot)) {
+      UserRow fresh = { .uid = uid, .all_readable = TRUE };
+      slot = GUINT_TO_POINTER(users->len);
+      g_array_append_val(users, fresh);
+      g_hash_table_insert(index, GUINT_TO_POINTER(uid), slot);
+    }
+    user = &g_array_index(users, UserRow, GPOINTER_TO_UINT(slot));
+    user->processes++;
+    user->rss += row->status.vm_rss;
+    user->all_readable = user->all_readable && row->readable;
+    user->pss += row->rollup.pss;
+    user->uss += row->rollup.uss;
+    user->swap += row->rollup.swap;
+  }
+  g_array_sort(users, compare_user_rows);
+  g_string_append_printf(out, "%-12s %9s %14s %14s %14s %14s\n", "user", "processes", "rss",
+                         "pss", "uss", "swap");
+  for (guint i = 0; i < users->len; i++) {
+    const UserRow *user = &g_array_index(users, UserRow, i);
+
+    append_cell(out, user_name(names, user->uid), 12);
+    g_string_append_printf(out, " %9u %14" G_GUINT64_FORMAT, user->processes, user->rss);
+    append_value_or_dash(out, user->all_readable, user->pss);
+    append_value_or_dash(out, user->all_readable, user->uss);
+    append_value_or_dash(out, user->all_readable, user->swap);
     g_string_append_c(out, '\n');
   }
   return TRUE;
@@ -180,10 +255,23 @@ static const MvNode root_entries[] = {
   MV_FILE("README", MV_ACCESS_ANY, mv_render_readme, 0,
           "what every file of this tree means (this file)"),
   MV_LINK("self", render_self, "the reading process's own directory, like /proc/self"),
-  MV_FILE("processes", MV_ACCESS_ANY, render_processes, 0,
+  MV_FILE("processes", MV_ACCESS_ANY, render_processes, PROCESSES_ALL,
           "one row per process: pid user comm rss pss uss swap retained_freed swap_pss "
-          "(bytes; \"-\" where the reader may not see that process's memory, like /proc, "
-          "and for an empty comm; blanks in comm escaped \\040)"),
+          "cgroup (bytes; cgroup the memory cgroup's path as /proc/<pid>/cgroup names it; "
+          "\"-\" where the reader may not see that process's memory, like /proc, "
+          "and for an empty comm or no cgroup; blanks in comm and cgroup escaped \\040)"),
+  MV_FILE("processes_user", MV_ACCESS_ANY, render_processes, PROCESSES_USER,
+          "processes without the kernel threads (no address space and not a zombie: "
+          "all zeros in processes), same columns"),
+  MV_FILE("users", MV_ACCESS_ANY, render_users, 0,
+          "one row per user, as smem -u: user processes rss pss uss swap (bytes; the sums "
+          "of that user's rows of processes; pss uss swap \"-\" when the reader may not "
+          "read one of the user's processes)"),
+  MV_FILE("cgroups", MV_ACCESS_ANY, mv_render_cgroups, 0,
+          "one row per memory cgroup of the host, parents first: limit usage anon file "
+          "processes cgroup (bytes as in cgroup/; limit \"max\" when nothing limits it, "
+          "\"-\" where the kernel has no such value; processes: pids in its own "
+          "cgroup.procs; cgroup the path as the processes file names it, last)"),
   MV_SUBDIR("system", &mv_system_dir),
   MV_SUBDIR("cgroup", &mv_cgroup_dir),
   MV_SUBDIR("metrics", &mv_metrics_dir),

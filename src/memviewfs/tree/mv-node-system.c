@@ -122,6 +122,41 @@ render_watermarks(const MvContext *ctx, const MvNode *node, GString *out, GError
   return TRUE;
 }
 
+/* PSI of the whole machine (Linux >= 4.20 with CONFIG_PSI, and psi=1 where
+ * the kernel defaults it off): listed only where the kernel has it. */
+#define PROC_PRESSURE_MEMORY "/proc/pressure/memory"
+
+static gboolean
+pressure_present(void)
+{
+  return access(PROC_PRESSURE_MEMORY, R_OK) == 0;
+}
+
+static gboolean
+render_pressure(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  return mv_read_file(PROC_PRESSURE_MEMORY, out, error);
+}
+
+/* `name value` per reclaim counter of /proc/vmstat (bytes; oom_kill a
+ * count), in the kernel's order. */
+static gboolean
+render_reclaim(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new(8192);
+  g_autoptr(GArray) counters = g_array_new(FALSE, FALSE, sizeof(MvReclaimCounter));
+
+  if (!mv_read_file_at(mv_proc_root_fd(), "vmstat", text, error) ||
+      !mv_reclaim_from_vmstat(text->str, text->len, (guint64) sysconf(_SC_PAGESIZE), counters,
+                              error))
+    return FALSE;
+  for (guint i = 0; i < counters->len; i++) {
+    const MvReclaimCounter *c = &g_array_index(counters, MvReclaimCounter, i);
+    g_string_append_printf(out, "%s %" G_GUINT64_FORMAT "\n", c->name, c->value);
+  }
+  return TRUE;
+}
+
 static const MvNode system_entries[] = {
 #define MV_FREE_X(member, name, description) \
   MV_FILE(name, MV_ACCESS_ANY, render_free_value, offsetof(MvFree, member), \
@@ -136,6 +171,15 @@ static const MvNode system_entries[] = {
   MV_FILE("available_breakdown", MV_ACCESS_ANY, render_available_breakdown, 0,
           "how the kernel's MemAvailable estimate is built, term by term, beside "
           "the kernel's own value and the difference, bytes"),
+  { .name = "pressure", .type = MV_NODE_FILE, .access = MV_ACCESS_ANY,
+    .render = render_pressure, .present = pressure_present,
+    .help = "memory pressure stall information of the machine, as /proc/pressure/memory "
+            "prints it (some/full avg10 avg60 avg300 total); listed only when the kernel "
+            "has PSI" },
+  MV_FILE("reclaim", MV_ACCESS_ANY, render_reclaim, 0,
+          "reclaim counters of /proc/vmstat since boot as `name value` lines: pgscan_* "
+          "(scanned), pgsteal_* (reclaimed), workingset_refault* (evicted then needed "
+          "again: thrashing) in bytes, oom_kill a count of OOM kills"),
 };
 
 const MvNode mv_system_dir = MV_DIR("system", system_entries, NULL,

@@ -85,6 +85,11 @@ struct MvNode {
                                * owner may write them (mv_tree_may_write) */
   gboolean (*present)(void);  /* NULL, or FALSE when the entry is switched
                                * off (e.g. demo/ with -o nodemo) */
+  /* NULL, or FALSE when the entry does not exist for this reader (a value
+   * its cgroup or kernel does not have): left out of listings and ENOENT
+   * at lookup, as /proc leaves out what does not apply. The root README
+   * still documents it. */
+  gboolean (*present_for)(const MvContext *ctx, const MvNode *node);
 };
 
 /* The node an entry stands for (itself, or its alias). */
@@ -122,6 +127,13 @@ static inline gboolean
 mv_node_present(const MvNode *node)
 {
   return node->present == NULL || node->present();
+}
+
+/* FALSE when @node does not exist for @ctx's reader (present_for). */
+static inline gboolean
+mv_node_present_for(const MvNode *node, const MvContext *ctx)
+{
+  return mv_node_present(node) && (node->present_for == NULL || node->present_for(ctx, node));
 }
 
 G_END_DECLS

@@ -109,15 +109,46 @@ mv_pid_read_smaps(pid_t pid, GString *text, MvStatus *status_out, GError **error
   return TRUE;
 }
 
-MvPidSmaps *
-mv_pid_load_smaps(pid_t pid, MvStatus *status, GError **error)
-{
-  g_autoptr(GString) text = g_string_sized_new(64 * 1024);
-  g_autoptr(MvPidSmaps) model = mv_pid_smaps_new();
+typedef struct {
+  pid_t pid;
+  gsize bytes_read; /* the length of the whole smaps text */
+} SmapsFile;
 
-  if (!mv_pid_read_smaps(pid, text, status, error))
+static gboolean
+stream_smaps(MvSmapsFunc func, gpointer func_data, gpointer source_data, GError **error)
+{
+  SmapsFile *file = source_data;
+  g_autoptr(GError) local_error = NULL;
+  char path[32];
+  int errnum;
+
+  mv_proc_pid_path(path, sizeof path, file->pid, "smaps");
+  if (mv_smaps_parse_file(path, func, func_data, &file->bytes_read, &local_error))
+    return TRUE;
+  errnum = mv_error_errno(local_error);
+  return mv_set_errno(error, errnum == ESRCH ? ENOENT : errnum, "%s", local_error->message);
+}
+
+/* smaps streamed (see mv_smaps_parse_file): a process with a huge address
+ * space costs its rows, one per distinct label, not its whole smaps text
+ * (60,000 mappings: ~60 MB of text per reader). */
+MvPidSmaps *
+mv_pid_load_smaps(pid_t pid, MvStatus *status_out, GError **error)
+{
+  g_autoptr(MvPidSmaps) model = mv_pid_smaps_new();
+  SmapsFile file = { pid, 0 };
+  MvStatus local_status;
+  MvStatus *status = status_out != NULL ? status_out : &local_status;
+
+  if (!mv_pid_smaps_build_from(model, stream_smaps, &file, error))
     return NULL;
-  if (!mv_pid_smaps_build(model, text->str, text->len, error))
+  /* As mv_pid_read_smaps: only after the whole text was read, and checked
+   * the same way. */
+  if (!mv_pid_load_status(pid, status, error))
     return NULL;
+  if (file.bytes_read == 0 && status->has_mm)
+    return mv_set_errno(error, ENOENT, "process %d changed while being read", (int) pid), NULL;
+  if (file.bytes_read > 0 && !status->has_mm)
+    return mv_set_errno(error, ENOENT, "process %d exited while being read", (int) pid), NULL;
   return g_steal_pointer(&model);
 }

@@ -58,6 +58,15 @@ scan_one(MvScanRow *row, const MvReader *reader, MvScanFlags flags, gboolean *sw
     mv_pid_unpin(pin, row->pid, NULL);
     return FALSE;
   }
+  if (flags & MV_SCAN_CGROUP) {
+    /* readable by all, like status */
+    g_autoptr(GString) text = g_string_sized_new(256);
+    char path[4096];
+    MvCgroupVersion version;
+    if (mv_pid_read(row->pid, "cgroup", text, NULL) &&
+        mv_proc_cgroup_parse(text->str, text->len, &version, path, sizeof path, NULL))
+      row->cgroup_path = g_strdup(path);
+  }
   row->readable = read_as(reader, row->pid, MV_ACCESS_PTRACE_READ, switched);
   if (!row->readable)
     return mv_pid_unpin(pin, row->pid, NULL);
@@ -144,6 +153,14 @@ scan_pool(void)
 }
 
 static void
+clear_row(gpointer data)
+{
+  MvScanRow *row = data;
+
+  g_clear_pointer(&row->cgroup_path, g_free);
+}
+
+static void
 collect_pid(pid_t pid, gpointer user_data)
 {
   g_array_append_val((GArray *) user_data, pid);
@@ -201,8 +218,13 @@ mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
   g_cond_clear(&job.done);
 
   result = g_array_sized_new(FALSE, FALSE, sizeof(MvScanRow), rows->len);
-  for (guint i = 0; i < rows->len; i++)
+  g_array_set_clear_func(result, clear_row);
+  for (guint i = 0; i < rows->len; i++) {
+    MvScanRow *row = &g_array_index(rows, MvScanRow, i);
     if (g_array_index(present, gboolean, i))
-      g_array_append_val(result, g_array_index(rows, MvScanRow, i));
+      g_array_append_val(result, *row);
+    else
+      clear_row(row);
+  }
   return result;
 }

@@ -14,6 +14,7 @@ typedef enum {
   MV_SCAN_ROLLUP = 1 << 0, /* smaps_rollup: pss, uss, swap, swap_pss, retained_freed */
   MV_SCAN_SMAPS = 1 << 1,  /* smaps for the 2x2, and all of the above (from
                             * smaps_rollup: exact Pss) */
+  MV_SCAN_CGROUP = 1 << 2, /* /proc/<pid>/cgroup: the memory cgroup's path */
 } MvScanFlags;
 
 typedef struct {
@@ -25,7 +26,18 @@ typedef struct {
   MvResident2x2 resident; /* with MV_SCAN_SMAPS (bytes) */
   gboolean maps_stats_segment; /* with MV_SCAN_SMAPS: a mapping is named like
                                 * spanalloc's statistics segment */
+  char *cgroup_path;   /* with MV_SCAN_CGROUP: the memory cgroup as
+                        * /proc/<pid>/cgroup names it; NULL when it has none
+                        * or it cannot be read (freed with the array) */
 } MvScanRow;
+
+/* A kernel thread: no address space, and not a zombie (which has given
+ * its address space back but is a user process). */
+static inline gboolean
+mv_scan_row_is_kernel_thread(const MvScanRow *row)
+{
+  return !row->status.has_mm && row->status.state != 'Z';
+}
 
 /* Every process that existed through its reads, in pid order. A process
  * that exits while being read is left out; one the kernel refuses to the

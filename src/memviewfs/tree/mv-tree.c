@@ -10,10 +10,11 @@
 #include <time.h>
 
 static const MvNode *
-find_static_child(const MvNode *dir, const char *name)
+find_static_child(const MvNode *dir, const char *name, const MvContext *ctx)
 {
   for (gsize i = 0; i < dir->n_children; i++)
-    if (strcmp(dir->children[i].name, name) == 0 && mv_node_present(&dir->children[i]))
+    if (strcmp(dir->children[i].name, name) == 0 &&
+        mv_node_present_for(&dir->children[i], ctx))
       return mv_node_target(&dir->children[i]);
   return NULL;
 }
@@ -45,7 +46,7 @@ mv_tree_resolve(const char *path, MvContext *ctx, const MvNode **node, GError **
     if (cur->type != MV_NODE_DIR)
       return mv_set_errno(error, ENOTDIR, "%s: not a directory", path);
 
-    const MvNode *child = find_static_child(cur, name);
+    const MvNode *child = find_static_child(cur, name, ctx);
     if (child == NULL && cur->dynamic != NULL) {
       if (!cur->dynamic->lookup(cur, name, ctx, &child, error))
         return FALSE;
@@ -121,7 +122,7 @@ mv_tree_list(const MvNode *dir, const MvContext *ctx, MvListAddFunc add, gpointe
 {
   g_return_if_fail(dir->type == MV_NODE_DIR);
   for (gsize i = 0; i < dir->n_children; i++)
-    if (mv_node_present(&dir->children[i]))
+    if (mv_node_present_for(&dir->children[i], ctx))
       add(dir->children[i].name, mv_node_target(&dir->children[i]), ctx, user_data);
   if (dir->dynamic != NULL)
     dir->dynamic->list(dir, ctx, add, user_data);

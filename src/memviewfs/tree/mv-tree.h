@@ -73,6 +73,10 @@ gboolean mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString 
  * *@read_errors when the hierarchy cannot be walked. */
 void mv_metrics_append_cgroups(GString *out, guint *cgroups, guint *read_errors);
 
+/* The root's cgroups table (mv-node-cgroup.c). */
+gboolean mv_render_cgroups(const MvContext *ctx, const MvNode *node, GString *out,
+                           GError **error);
+
 /* -o metrics_pids: per-process series in metrics/ too; -o metrics_gid=GID
  * (@has_gid): readers in group @gid get metrics/ computed with the
  * daemon's credentials (every process), as /proc's hidepid gid= exempts a
