@@ -56,8 +56,12 @@ def read(path):
 
 
 def mapping_rows(text):
+    """Path -> the byte columns of its mappings row, in header order (the
+    Perms column, the only one not in bytes, left out)."""
     lines = text.splitlines()
-    return {line.split()[-1]: [int(x) for x in line.split()[:-1]] for line in lines[1:]}
+    header = lines[0].split()
+    numeric = [i for i, name in enumerate(header[:-1]) if name != "Perms"]
+    return {line.split()[-1]: [int(line.split()[i]) for i in numeric] for line in lines[1:]}
 
 
 PSS_COLUMN = 5
