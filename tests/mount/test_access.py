@@ -43,6 +43,8 @@ import tempfile
 import time
 import unittest
 
+import mvharness  # start_daemon, stop_daemon: one place for every mount test
+
 MEMVIEWFS = None
 LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -269,26 +271,13 @@ def pause_forever(setup):
 
 
 def start_daemon(mountpoint, *args):
-    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", "allow_other,metrics_pids", *args, mountpoint],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for _ in range(500):
-        if os.path.ismount(mountpoint):
-            return proc
-        if proc.poll() is not None:
-            raise RuntimeError("memviewfs exited: " + proc.stderr.read())
-        time.sleep(0.01)
-    proc.kill()
-    raise RuntimeError("memviewfs did not mount")
+    # per-pid series in metrics/: the matrix compares their rows with /proc
+    return mvharness.start_daemon(MEMVIEWFS, mountpoint, "-o", "metrics_pids", *args)
 
 
 def stop_daemon(proc, mountpoint):
-    proc.send_signal(signal.SIGTERM)
     try:
-        return proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        subprocess.run(["fusermount3", "-u", "-z", mountpoint])
-        raise
+        return mvharness.stop_daemon(proc, mountpoint)
     finally:
         proc.stderr.close()
 

@@ -19,6 +19,8 @@ import tempfile
 import time
 import unittest
 
+import mvharness  # start_daemon, stop_daemon: one place for every mount test
+
 MEMVIEWFS = SPANALLOC_STAT = None
 MiB = 1024 * 1024
 KiB = 1024
@@ -32,26 +34,11 @@ DEMO_MAX = 128 * MiB
 
 
 def start_daemon(mountpoint, *extra):
-    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", "allow_other", *extra, mountpoint],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for _ in range(500):
-        if os.path.ismount(mountpoint):
-            return proc
-        if proc.poll() is not None:
-            raise RuntimeError("memviewfs exited: " + proc.stderr.read())
-        time.sleep(0.01)
-    proc.kill()
-    raise RuntimeError("memviewfs did not mount")
+    return mvharness.start_daemon(MEMVIEWFS, mountpoint, *extra)
 
 
 def stop_daemon(proc, mountpoint):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        subprocess.run(["fusermount3", "-u", "-z", mountpoint])
-        raise
+    return mvharness.stop_daemon(proc, mountpoint)
 
 
 class DemoMount(unittest.TestCase):

@@ -23,6 +23,8 @@ import tempfile
 import time
 import unittest
 
+import mvharness  # start_daemon, stop_daemon: one place for every mount test
+
 MEMVIEWFS = None
 HEAP_WORKLOAD = LIBSPANALLOC = None  # given in a plain build only
 PROM = "metrics/memviewfs.prom"
@@ -34,28 +36,12 @@ TEST_GID = 40000 + random.randrange(20000)
 
 
 def start_daemon(mountpoint, *options):
-    opts = ",".join(("allow_other",) + options)
-    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", opts, mountpoint],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for _ in range(500):
-        if os.path.ismount(mountpoint):
-            return proc
-        if proc.poll() is not None:
-            raise RuntimeError("memviewfs exited: " + proc.stderr.read())
-        time.sleep(0.01)
-    proc.kill()
-    raise RuntimeError("memviewfs did not mount")
+    extra = ("-o", ",".join(options)) if options else ()
+    return mvharness.start_daemon(MEMVIEWFS, mountpoint, *extra)
 
 
 def stop_daemon(proc, mountpoint):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        code = proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        subprocess.run(["fusermount3", "-u", "-z", mountpoint])
-        raise
-    return code
+    return mvharness.stop_daemon(proc, mountpoint)
 
 
 class Mount:
@@ -136,6 +122,19 @@ class Sleepers:
                         break
                 time.sleep(0.01)
         self.pids = [p.pid for p in self.procs]
+        # until each sleeps: sleep(1) still faults pages in between its exec
+        # and its nanosleep, and the tests compare its memory across reads
+        for pid in self.pids:
+            last = None
+            for _ in range(500):
+                with open(f"/proc/{pid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    rollup = f.read()
+                if state == "S" and rollup == last:
+                    break
+                last = rollup
+                time.sleep(0.02)
 
     def close(self):
         for p in self.procs:

@@ -20,6 +20,8 @@ import threading
 import time
 import unittest
 
+import mvharness  # start_daemon, stop_daemon: one place for every mount test
+
 MEMVIEWFS = WORKLOAD = None
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MiB = 1024 * 1024
@@ -33,27 +35,12 @@ DAEMON = None
 
 
 def start_daemon(mountpoint, *extra):
-    proc = subprocess.Popen([MEMVIEWFS, "-f", "-o", "allow_other,metrics_pids", *extra, mountpoint],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for _ in range(500):
-        if os.path.ismount(mountpoint):
-            return proc
-        if proc.poll() is not None:
-            raise RuntimeError("memviewfs exited: " + proc.stderr.read())
-        time.sleep(0.01)
-    proc.kill()
-    raise RuntimeError("memviewfs did not mount")
+    # per-pid series in metrics/: these tests compare them with /proc
+    return mvharness.start_daemon(MEMVIEWFS, mountpoint, "-o", "metrics_pids", *extra)
 
 
 def stop_daemon(proc, mountpoint):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        code = proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        subprocess.run(["fusermount3", "-u", "-z", mountpoint])
-        raise
-    return code
+    return mvharness.stop_daemon(proc, mountpoint)
 
 
 def setUpModule():
