@@ -124,10 +124,10 @@ class MountTestCase(unittest.TestCase):
         self.addCleanup(w.close)
         return w
 
-    def assertMoved(self, before, after, name, expected):
+    def assertMoved(self, before, after, name, expected, slack=SLACK):
         delta = after[name] - before[name]
-        self.assertLessEqual(abs(delta - expected), SLACK,
-                             f"{name} moved by {delta}, expected {expected} (+-{SLACK})")
+        self.assertLessEqual(abs(delta - expected), slack,
+                             f"{name} moved by {delta}, expected {expected} (+-{slack})")
 
     def data_file(self, size):
         fd, path = tempfile.mkstemp(prefix="memviewfs-data-", dir="/var/tmp")
@@ -155,7 +155,12 @@ class TestKnownMemory(MountTestCase):
         w.do(f"madv_free {16 * MiB}")
         freed = values(w.pid, *self.VALUES)
         # MADV_FREE'd pages stay resident (and in rss) until memory pressure.
-        self.assertMoved(touched, freed, "retained_freed", 16 * MiB)
+        # The kernel marks them lazily free through a per-CPU batch of up to
+        # 31 folios (mm/swap.c, lru_lazyfree): up to 30 pages per CPU may not
+        # count as LazyFree yet when madvise returns (seen: 35 pages short
+        # after the madvise moved between CPUs).
+        batch = (os.cpu_count() or 1) * 30 * PAGE
+        self.assertMoved(touched, freed, "retained_freed", 16 * MiB, SLACK + batch)
         self.assertMoved(touched, freed, "rss", 0)
         self.assertMoved(touched, freed, "anon_private", 0)
 
