@@ -93,29 +93,11 @@ def smaps_vmas(pid):
     return vmas
 
 
-class Workload:
+class Workload(mvharness.Workload):
+    """tests/mount/workload.c (mvharness.Workload), the one this suite was given."""
+
     def __init__(self, prefix=()):
-        self.proc = subprocess.Popen([*prefix, WORKLOAD], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
-        self.pid = int(self._reply().split()[1])
-
-    def _reply(self):
-        line = self.proc.stdout.readline()
-        if not line.startswith("ok"):
-            raise RuntimeError(f"workload: {line!r}")
-        return line
-
-    def do(self, command):
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self._reply().split()[1:]
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
+        super().__init__(WORKLOAD, prefix)
 
 
 class MountTestCase(unittest.TestCase):
