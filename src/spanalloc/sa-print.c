@@ -41,6 +41,14 @@ struct sa_outbuf {
 	char buf[4096];
 };
 
+/* An empty buffer writing to @fd (the buffer itself is left as it is). */
+static void sa_out_init(struct sa_outbuf *o, int fd)
+{
+	o->fd = fd;
+	o->err = 0;
+	o->len = 0;
+}
+
 static void sa_out_flush(struct sa_outbuf *o)
 {
 	size_t off = 0;
@@ -97,9 +105,7 @@ SA_EXPORT int sa_stats_print_fd(int fd, const struct sa_stats *s)
 	if (fd < 0 || !s)
 		return EINVAL;
 	struct sa_outbuf o;
-	o.fd = fd;
-	o.err = 0;
-	o.len = 0;
+	sa_out_init(&o, fd);
 	SA_STATS_FIELDS(SA_FD_FIELD)
 	uint64_t n = s->nclasses < SA_STATS_MAX_CLASSES ? s->nclasses : SA_STATS_MAX_CLASSES;
 	sa_out_str(&o, "#");
@@ -122,9 +128,7 @@ SA_EXPORT int sa_spans_print_fd(int fd, const struct sa_span_table *t)
 	if (fd < 0 || !t)
 		return EINVAL;
 	struct sa_outbuf o;
-	o.fd = fd;
-	o.err = 0;
-	o.len = 0;
+	sa_out_init(&o, fd);
 	sa_out_str(&o, "spans_total ");
 	sa_out_u64(&o, t->spans_total);
 	sa_out_str(&o, "\n#");
@@ -148,9 +152,7 @@ SA_EXPORT int sa_arenas_print_fd(int fd, const struct sa_arena_table *t)
 	if (fd < 0 || !t)
 		return EINVAL;
 	struct sa_outbuf o;
-	o.fd = fd;
-	o.err = 0;
-	o.len = 0;
+	sa_out_init(&o, fd);
 	sa_out_str(&o, "arenas_total ");
 	sa_out_u64(&o, t->arenas_total);
 	sa_out_str(&o, "\npages_total ");
