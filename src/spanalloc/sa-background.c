@@ -37,7 +37,6 @@
 
 int sa_bg_running;
 uint64_t sa_bg_wakeups;
-int sa_bg_disabled; /* SPANALLOC_BACKGROUND=0, read at init */
 static int sa_bg_starting; /* 0 idle, 1 a start is in progress or done */
 static pthread_t sa_bg_thread;
 static pid_t sa_bg_tid; /* the thread's kernel id, for sa_bg_wait_gone() */

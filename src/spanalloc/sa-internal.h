@@ -13,16 +13,11 @@
 #ifndef SA_INTERNAL_H
 #define SA_INTERNAL_H
 
-#include <stdint.h>
-#include <stddef.h>
-#include <stdbool.h>
+#include "sa-base.h"
 #include "spanalloc.h"
+#include "sa-reader.h"
+#include "sa-options.h"
 #include "sa-sizeclass-table.h"
-
-#define SA_HIDDEN __attribute__((visibility("hidden")))
-#define SA_EXPORT __attribute__((visibility("default")))
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 #define SA_PAGE_SHIFT 13u                       /* 8 KiB pages */
 #define SA_ARENA_SHIFT 26u                      /* 64 MiB arenas */
@@ -149,9 +144,6 @@ struct sa_tcache {
 	uint64_t max_bytes; /* sum of bins[c].max * class size (bytes) <= sa_tcache_cap_bytes */
 	uint32_t victim;    /* next class whose limit sa_tc_grow shrinks */
 };
-/* Default per-thread cache cap (bytes), SPANALLOC_TCACHE_BYTES overrides. */
-#define SA_TCACHE_CAP_DEFAULT ((uint64_t)512 << 10)
-extern uint64_t sa_tcache_cap_bytes SA_HIDDEN;
 extern __thread struct sa_tcache sa_tc __attribute__((tls_model("initial-exec"))) SA_HIDDEN;
 
 /*
@@ -207,15 +199,8 @@ static inline bool sa_link_is_free(const void *o)
 	return ((uintptr_t)w[0] ^ (uintptr_t)w[1]) == sa_keys.free;
 }
 
-/*
- * SPANALLOC_DEBUG=1: the thread caches are off (every free reaches the
- * central lists), a freed object's bytes after the two link words are
- * filled with SA_DEBUG_FILL, and when a span's free list hands the object
- * out again every byte is checked: a use-after-free write aborts with the
- * object's address, size class and the offset of the first changed byte.
- */
+/* SPANALLOC_DEBUG=1 (sa-options.h): freed bytes filled and checked. */
 #define SA_DEBUG_FILL 0xa5u
-extern int sa_debug SA_HIDDEN;
 SA_HIDDEN void sa_debug_fill(void *o, uint32_t size);
 SA_HIDDEN void sa_debug_check(void *o, uint32_t size);
 
@@ -358,8 +343,6 @@ static inline void sa_ensure_init(void)
 	if (unlikely(!__atomic_load_n(&sa_inited, __ATOMIC_ACQUIRE)))
 		sa_init_slow();
 }
-extern int sa_release_mode_cur SA_HIDDEN;   /* enum sa_release_mode */
-extern uint64_t sa_scavenge_delay_ms SA_HIDDEN;
 extern sa_lock_t sa_reg_lock SA_HIDDEN;
 extern struct sa_tcache *sa_reg_head SA_HIDDEN;
 SA_HIDDEN void sa_fork_prepare(void);
@@ -379,7 +362,6 @@ SA_HIDDEN void sa_publish_if_changed(bool force);
 /* ---------- background thread (sa-background.c) ---------- */
 extern int sa_bg_running SA_HIDDEN;      /* 1 while the thread runs */
 extern uint64_t sa_bg_wakeups SA_HIDDEN; /* cumulative wake-ups */
-extern int sa_bg_disabled SA_HIDDEN;     /* SPANALLOC_BACKGROUND=0 */
 /* Starts the thread if it is not running (once per process; again in a fork
  * child). Safe to call from inside malloc. */
 SA_HIDDEN void sa_bg_start(void);
@@ -392,21 +374,5 @@ SA_HIDDEN void *sa_calloc_impl(size_t n, size_t size);
 SA_HIDDEN void *sa_realloc_impl(void *p, size_t size);
 SA_HIDDEN void *sa_memalign_impl(size_t align, size_t size);
 SA_HIDDEN size_t sa_usable_size_impl(const void *p);
-
-/* ---------- the stats reader's parsers (sa-reader.c; fuzzed) ---------- */
-
-/* A /proc/<pid>/maps line that names the statistics segment. */
-struct sa_maps_segment {
-	uint64_t start, stop;         /* address range, stop exclusive */
-	uint64_t dev_major, dev_minor; /* the mapped file's device */
-	uint64_t inode;
-};
-/* Parses the maps line [l, end) (no newline): true when it is exactly the
- * writer's mapping ("rw-s", offset 0, path "/memfd:spanalloc-stats" and
- * " (deleted)" or nothing after it). */
-SA_HIDDEN bool sa_maps_line_parse(const char *l, const char *end, struct sa_maps_segment *out);
-/* The last pid of the NSpid line of a /proc/<pid>/status text: 0, ENOENT
- * (no NSpid line), EINVAL (malformed). */
-SA_HIDDEN int sa_status_nspid(const char *text, size_t len, uint64_t *out);
 
 #endif

@@ -20,11 +20,7 @@
 
 __thread struct sa_tcache sa_tc __attribute__((tls_model("initial-exec")));
 struct sa_keys sa_keys __attribute__((aligned(16)));
-int sa_debug;
 int sa_inited;
-int sa_release_mode_cur = SA_RELEASE_FREE;
-uint64_t sa_scavenge_delay_ms = 1000;
-uint64_t sa_tcache_cap_bytes = SA_TCACHE_CAP_DEFAULT;
 sa_lock_t sa_reg_lock;
 struct sa_tcache *sa_reg_head;
 
@@ -47,19 +43,6 @@ uint32_t sa_class_batch(uint32_t cls)
 {
 	uint32_t n = SA_BATCH_BYTES / sa_class_size_table[cls];
 	return n < 2 ? 2 : n > 64 ? 64 : n;
-}
-
-/* getenv() without depending on libc being initialised (environ may be NULL). */
-extern char **environ;
-static const char *sa_getenv(const char *name)
-{
-	size_t nl = strlen(name);
-	if (!environ)
-		return NULL;
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, name, nl) == 0 && (*e)[nl] == '=')
-			return *e + nl + 1;
-	return NULL;
 }
 
 static void sa_tc_destructor(void *arg);
@@ -91,31 +74,7 @@ void sa_init_slow(void)
 		k[1] ^= ((uint64_t)(uintptr_t)&sa_keys ^ sa_now_ms()) * 0xbf58476d1ce4e5b9ULL;
 		sa_keys.free = k[0] | 1;
 		sa_keys.link = k[1];
-		const char *m = sa_getenv("SPANALLOC_MADV");
-		if (m && strcmp(m, "dontneed") == 0)
-			sa_release_mode_cur = SA_RELEASE_DONTNEED;
-		const char *d = sa_getenv("SPANALLOC_SCAVENGE_MS");
-		if (d && *d >= '0' && *d <= '9') {
-			uint64_t v = 0;
-			for (; *d >= '0' && *d <= '9'; d++)
-				v = v * 10 + (uint64_t)(*d - '0');
-			sa_scavenge_delay_ms = v;
-		}
-		const char *bg = sa_getenv("SPANALLOC_BACKGROUND");
-		if (bg && strcmp(bg, "0") == 0)
-			sa_bg_disabled = 1;
-		const char *cap = sa_getenv("SPANALLOC_TCACHE_BYTES");
-		if (cap && *cap >= '0' && *cap <= '9') {
-			uint64_t v = 0;
-			for (; *cap >= '0' && *cap <= '9' && v < ((uint64_t)1 << 40); cap++)
-				v = v * 10 + (uint64_t)(*cap - '0');
-			sa_tcache_cap_bytes = v;
-		}
-		const char *dbg = sa_getenv("SPANALLOC_DEBUG");
-		if (dbg && strcmp(dbg, "1") == 0) {
-			sa_debug = 1;
-			sa_tcache_cap_bytes = 0; /* every free reaches the span lists */
-		}
+		sa_options_init();
 		__atomic_store_n(&sa_inited, 1, __ATOMIC_RELEASE);
 	}
 	sa_unlock(&sa_init_lock);
