@@ -338,6 +338,9 @@ SA_HIDDEN void sa_os_name(void *p, size_t bytes, const char *name);
 /* ---------- global state, init, registry, fork ---------- */
 extern int sa_inited SA_HIDDEN;
 SA_HIDDEN void sa_init_slow(void);
+/* Registers the calling thread's cache (its first slow path): shard,
+ * registry, the pthread key whose destructor flushes it at thread exit. */
+SA_HIDDEN void sa_tc_register(struct sa_tcache *tc);
 static inline void sa_ensure_init(void)
 {
 	if (unlikely(!__atomic_load_n(&sa_inited, __ATOMIC_ACQUIRE)))
