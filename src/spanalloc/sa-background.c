@@ -23,7 +23,12 @@
  * start it again, and the credential calls the same way (sa-preload.c).
  * SPANALLOC_BACKGROUND=0 disables the thread altogether.
  */
-#include "sa-internal.h"
+#include "sa-background.h"
+#include "spanalloc-stats.h"
+#include "sa-os.h"
+#include "sa-options.h"
+#include "sa-heap.h"
+#include "sa-publish.h"
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

@@ -5,7 +5,14 @@
  * do not exist there. Lock order: publish -> registry -> class -> heap ->
  * meta.
  */
-#include "sa-internal.h"
+#include "sa-fork.h"
+#include "sa-os.h"
+#include "sa-meta.h"
+#include "sa-heap.h"
+#include "sa-central.h"
+#include "sa-tcache-state.h"
+#include "sa-publish.h"
+#include "sa-background.h"
 
 void sa_fork_prepare(void)
 {

@@ -4,7 +4,15 @@
  * the pthread key and fork handlers, and the registry of live thread caches
  * (registered by a thread's first slow path, removed at thread exit).
  */
-#include "sa-internal.h"
+#include "sa-init.h"
+#include "sa-os.h"
+#include "sa-options.h"
+#include "sa-freelist.h"
+#include "sa-central.h"
+#include "sa-tcache-state.h"
+#include "sa-publish.h"
+#include "sa-background.h"
+#include "sa-fork.h"
 #include <errno.h>
 #include <pthread.h>
 #include <unistd.h>

@@ -4,7 +4,13 @@
  * pages, straight from the page heap; and the checks of a free that is not
  * of a small object.
  */
-#include "sa-internal.h"
+#include "sa-large.h"
+#include "spanalloc-stats.h"
+#include "sa-os.h"
+#include "sa-span.h"
+#include "sa-heap.h"
+#include "sa-publish.h"
+#include "sa-init.h"
 #include <errno.h>
 #include <string.h>
 

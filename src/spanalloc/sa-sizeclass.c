@@ -3,7 +3,8 @@
  * Size-class properties computed from the generated table
  * (sa-sizeclass-table.h): objects per span and objects per batch.
  */
-#include "sa-internal.h"
+#include "sa-sizeclass.h"
+#include "sa-span.h"
 
 uint32_t sa_class_objs(uint32_t cls)
 {

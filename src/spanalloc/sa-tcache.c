@@ -3,14 +3,18 @@
  * Thread caches (mcache): their slow paths and the per-thread cache limit.
  *
  * The thread cache is a zero-initialised initial-exec TLS block: no lock, no
- * atomic read-modify-write on the fast paths (sa-internal.h). A new thread's
+ * atomic read-modify-write on the fast paths (sa-tcache.h). A new thread's
  * first allocation finds empty lists and its first free finds max == 0, so
  * both land here and register the cache (sa_tc_register, sa-init.c). A
  * pthread key destructor returns the cache to the central lists at thread
  * exit; afterwards max stays 0 and every operation of that thread goes
  * straight to the central lists.
  */
-#include "sa-internal.h"
+#include "sa-tcache.h"
+#include "sa-options.h"
+#include "sa-central.h"
+#include "sa-publish.h"
+#include "sa-init.h"
 #include <errno.h>
 
 __thread struct sa_tcache sa_tc __attribute__((tls_model("initial-exec")));
