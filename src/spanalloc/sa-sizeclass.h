@@ -25,6 +25,15 @@ static inline uint32_t sa_class_div_mul(uint32_t size)
 	return (uint32_t)(UINT32_MAX / size + 1);
 }
 SA_HIDDEN uint32_t sa_class_objs(uint32_t cls);
-SA_HIDDEN uint32_t sa_class_batch(uint32_t cls);
+/* Objects moved per refill/flush: about SA_BATCH_BYTES worth, 2..64 objects.
+ * A thread's cache of one class swings between empty and two batches, so the
+ * batch size in bytes is what an idle thread cache costs in RSS per class. */
+#define SA_BATCH_BYTES 8192u
+/* Inline: the thread caches' slow paths use it on every refill and flush. */
+static inline uint32_t sa_class_batch(uint32_t cls)
+{
+	uint32_t n = SA_BATCH_BYTES / sa_class_size_table[cls];
+	return n < 2 ? 2 : n > 64 ? 64 : n;
+}
 
 #endif
