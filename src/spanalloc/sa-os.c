@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* OS boundary: mmap reservations, madvise release, clocks, lock back-off and
  * the fatal-error path (write(2) + abort(), never allocating). */
-#include "sa-internal.h"
+#include "sa-os.h"
+#include "spanalloc-stats.h"
+#include "sa-span.h"
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <errno.h>

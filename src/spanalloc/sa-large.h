@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Large objects (sa-large.c): allocation straight from the page heap, and
+ * the checks of a free that is not of a small object.
+ */
+#ifndef SA_LARGE_H
+#define SA_LARGE_H
+
+#include "sa-span.h"
+
+SA_HIDDEN void sa_free_nonsmall(void *p, struct sa_span *s);
+SA_HIDDEN void *sa_malloc_large(size_t n, size_t align, bool zero);
+
+#endif
