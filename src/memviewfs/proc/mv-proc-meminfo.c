@@ -57,3 +57,12 @@ mv_meminfo_parse(const char *text, gsize len, MvMeminfo *out, GError **error)
     return mv_set_errno(error, EIO, "meminfo: no MemTotal line");
   return TRUE;
 }
+
+gboolean
+mv_meminfo_read(MvMeminfo *out, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new(4096);
+
+  return mv_read_file_at(mv_proc_root_fd(), "meminfo", text, error) &&
+         mv_meminfo_parse(text->str, text->len, out, error);
+}

@@ -54,6 +54,17 @@ gboolean mv_proc_set_root(const char *dir, GError **error);
 int mv_proc_root_fd(void);
 const char *mv_proc_root_path(void);
 
+/* The cgroup root, beside the /proc root: a directory fd of the memory
+ * controller's cgroup mount (or of a fixture directory standing for it),
+ * every cgroup file read under it with openat. Unset (-1) until
+ * mv_cgroup_set_root() or the cgroup model's first locate opens the mount
+ * /proc's self/mountinfo names (mv_cgroup_root_open_once: the first opener
+ * wins). mv_cgroup_set_root(NULL) unsets it. Set it before the first read;
+ * not thread-safe against reads in flight. */
+gboolean mv_cgroup_set_root(const char *dir, GError **error);
+int mv_cgroup_root_fd(void);
+gboolean mv_cgroup_root_open_once(const char *dir, int *fd_out, GError **error);
+
 /* "<pid>/<name>" (or "<pid>" when @name is NULL) relative to the /proc
  * root, in @buf: FALSE when it does not fit. */
 gboolean mv_proc_pid_path(char *buf, gsize size, pid_t pid, const char *name);
@@ -280,6 +291,10 @@ typedef struct {
 
 /* MemTotal is required; other lines may be missing on older kernels. */
 gboolean mv_meminfo_parse(const char *text, gsize len, MvMeminfo *out, GError **error);
+
+/* Reads "meminfo" under the /proc root and parses it: the one read of
+ * meminfo (system/, cgroup/, the cgroup model). */
+gboolean mv_meminfo_read(MvMeminfo *out, GError **error);
 
 /* ---- /proc/zoneinfo ---------------------------------------------------- */
 

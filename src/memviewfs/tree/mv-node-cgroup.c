@@ -16,7 +16,7 @@ load_caller_cgroup(const MvContext *ctx, GError **error)
 {
   g_autoptr(MvCgroup) cgroup = mv_cgroup_new();
 
-  if (!mv_cgroup_read(cgroup, "", ctx->caller_pid, error))
+  if (!mv_cgroup_read(cgroup, ctx->caller_pid, error))
     return NULL;
   return g_steal_pointer(&cgroup);
 }
@@ -42,10 +42,8 @@ render_cgroup_value(const MvContext *ctx, const MvNode *node, GString *out, GErr
   if (node->arg == MV_CGROUP_FIELD_limit && cgroup->limit_is_max) {
     /* no limit: the cgroup can have what the machine has (MemTotal), a
      * number for shell arithmetic; limit_raw says "max" */
-    g_autoptr(GString) text = g_string_sized_new(4096);
     MvMeminfo meminfo;
-    if (!mv_read_file_at(mv_proc_root_fd(), "meminfo", text, error) ||
-        !mv_meminfo_parse(text->str, text->len, &meminfo, error))
+    if (!mv_meminfo_read(&meminfo, error))
       return FALSE;
     mv_render_value(out, meminfo.mem_total);
   } else {
@@ -244,7 +242,7 @@ append_cgroup_cell(GString *out, const MvCgroup *cg, int field)
 gboolean
 mv_render_cgroups(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  g_autoptr(GPtrArray) cgroups = mv_cgroup_read_all("", error);
+  g_autoptr(GPtrArray) cgroups = mv_cgroup_read_all(error);
 
   if (cgroups == NULL)
     return FALSE;
@@ -274,7 +272,7 @@ mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString *out, GEr
 {
   g_auto(MvCgroupLocation) location = { 0 };
 
-  if (!mv_cgroup_locate("", ctx->pid, &location, error))
+  if (!mv_cgroup_locate(ctx->pid, &location, error))
     return FALSE;
   g_string_append_printf(out, "%s\n", location.cgroup_path);
   return TRUE;
@@ -318,7 +316,7 @@ mv_metrics_append_cgroups(GString *out, guint *cgroups, guint *read_errors)
 
   for (int i = 0; i < MV_CGROUP_N_FIELDS; i++)
     samples.samples[i] = g_string_new(NULL);
-  if (!mv_cgroup_foreach("", add_cgroup_samples, &samples, NULL))
+  if (!mv_cgroup_foreach(add_cgroup_samples, &samples, NULL))
     ++*read_errors;
   *cgroups += samples.count;
 #define MV_CGROUP_X(member, name, description)                                               \
