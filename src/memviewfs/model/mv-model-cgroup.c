@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,12 @@
     (cg)->field = (v);                                          \
     (cg)->present |= G_GUINT64_CONSTANT(1) << MV_CGROUP_FIELD_##field; \
   } while (0)
+
+const gsize mv_cgroup_value_offsets[MV_CGROUP_N_FIELDS] = {
+#define MV_CGROUP_X(member, name, description) offsetof(MvCgroup, member),
+  MV_CGROUP_FIELDS(MV_CGROUP_X)
+#undef MV_CGROUP_X
+};
 
 void
 mv_cgroup_location_clear(MvCgroupLocation *location)

@@ -121,6 +121,16 @@ mv_cgroup_has(const MvCgroup *cgroup, int field_index)
   return MV_FIELD_PRESENT(cgroup->present, field_index);
 }
 
+/* offsetof(MvCgroup, member) by MV_CGROUP_FIELD_ index. */
+extern const gsize mv_cgroup_value_offsets[MV_CGROUP_N_FIELDS];
+
+/* Value @field_index (meaningful when mv_cgroup_has()). */
+static inline guint64
+mv_cgroup_value(const MvCgroup *cgroup, int field_index)
+{
+  return G_STRUCT_MEMBER(guint64, cgroup, mv_cgroup_value_offsets[field_index]);
+}
+
 /* Locates @pid's memory cgroup and reads every value (@out must be fresh
  * from mv_cgroup_new()). Fails only when the cgroup cannot be located (see
  * mv_cgroup_locate); a missing value file just leaves its value absent. */

@@ -23,6 +23,12 @@ G_BEGIN_DECLS
  * the one spelling of "the kernel printed this field". */
 #define MV_FIELD_PRESENT(present, index) ((((guint64)(present) >> (index)) & 1) != 0)
 
+/* The one way a field index maps to its struct member: a static table of
+ * offsetof() generated from the field's X-macro list, read and written with
+ * G_STRUCT_MEMBER(guint64, struct, table[index]): the parsers here beside
+ * their key tables, the models likewise; node tables keep the offsetof() of
+ * a file's member in MvNode.arg. */
+
 /* ---- words and keys ---------------------------------------------------- */
 
 /* Finds @key (@key_len bytes, not NUL-terminated) among @n_keys

@@ -4,7 +4,6 @@
  * and v2; and <pid>/cgroup, the path of a process's memory cgroup. A value
  * the kernel does not expose is ENOENT, never a made-up number. */
 #include <math.h>
-#include <stddef.h>
 #include <string.h>
 
 #include "model/mv-model-cgroup.h"
@@ -21,14 +20,8 @@ load_caller_cgroup(const MvContext *ctx, GError **error)
   return g_steal_pointer(&cgroup);
 }
 
-/* @node->arg is the field's index in MV_CGROUP_FIELDS; its value is at
- * the same index among the guint64 members after `location`. */
-static const gsize cgroup_value_offsets[] = {
-#define MV_CGROUP_X(member, name, description) offsetof(MvCgroup, member),
-  MV_CGROUP_FIELDS(MV_CGROUP_X)
-#undef MV_CGROUP_X
-};
-
+/* @node->arg is the field's index in MV_CGROUP_FIELDS (its present bit
+ * and, through mv_cgroup_value(), its member). */
 static gboolean
 render_cgroup_value(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
@@ -47,7 +40,7 @@ render_cgroup_value(const MvContext *ctx, const MvNode *node, GString *out, GErr
       return FALSE;
     mv_render_value(out, meminfo.mem_total);
   } else {
-    mv_render_value(out, G_STRUCT_MEMBER(guint64, cgroup, cgroup_value_offsets[node->arg]));
+    mv_render_value(out, mv_cgroup_value(cgroup, (int) node->arg));
   }
   return TRUE;
 }
@@ -233,8 +226,7 @@ append_cgroup_cell(GString *out, const MvCgroup *cg, int field)
   else if (field == MV_CGROUP_FIELD_limit && cg->limit_is_max)
     g_string_append_printf(out, " %14s", "max");
   else
-    g_string_append_printf(out, " %14" G_GUINT64_FORMAT,
-                           G_STRUCT_MEMBER(guint64, cg, cgroup_value_offsets[field]));
+    g_string_append_printf(out, " %14" G_GUINT64_FORMAT, mv_cgroup_value(cg, field));
 }
 
 /* The root's cgroups: one row per memory cgroup of the host (of the
