@@ -55,7 +55,9 @@ gboolean mv_read_file_at(int dirfd, const char *relpath, GString *out, GError **
 /* The /proc root: every read of /proc goes through this one directory (an
  * fd, used with openat), "/proc" unless mv_proc_set_root() chose another
  * (a fixture tree in tests; later a container's /proc). Set it before the
- * first read; not thread-safe against reads in flight. */
+ * first read; not thread-safe against reads in flight. Process-global, not
+ * in MvContext: the roots belong to the daemon (one daemon serves one
+ * /proc; a container's is a second daemon), the context to one request. */
 gboolean mv_proc_set_root(const char *dir, GError **error);
 int mv_proc_root_fd(void);
 const char *mv_proc_root_path(void);
