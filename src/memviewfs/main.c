@@ -131,7 +131,7 @@ check_mountpoint(const char *mountpoint, GError **error)
     return mv_set_errno(error, ENOTDIR, "mountpoint %s is not a directory", mountpoint);
   if (realpath(mountpoint, real) == NULL)
     return mv_set_errno(error, errno, "mountpoint %s: %s", mountpoint, g_strerror(errno));
-  if (!mv_read_file("/proc/self/mountinfo", mountinfo, error) ||
+  if (!mv_read_file_at(mv_proc_root_fd(), "self/mountinfo", mountinfo, error) ||
       !mv_mountinfo_parse(mountinfo->str, mountinfo->len, check_mountinfo_entry, &check, error))
     return FALSE;
   if (check.is_memviewfs)

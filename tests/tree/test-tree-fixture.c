@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The tree against a fixture /proc (mv_proc_set_root), without a live
- * kernel: captured text under made-up pids, a process whose smaps_rollup is
- * hostile (no Rss line), one whose smaps_rollup vanished. Expected values
- * are computed from the same fixture text the tree reads.
+/* The tree against a fixture /proc (mv_proc_set_root) and a fixture cgroup
+ * mount (mv_cgroup_set_root), without a live kernel: captured text under
+ * made-up pids, a process whose smaps_rollup is hostile (no Rss line), one
+ * whose smaps_rollup vanished; cgroup/, cgroups and <pid>/cgroup served
+ * from the hand-made v2 tree cgroup_v2/. Expected values are computed from
+ * the same fixture text the tree reads.
  *
  * usage: test-tree-fixture FIXTURE_DIR (tests/unit/fixtures, given by
  * meson at run time) */
@@ -20,6 +22,11 @@
 
 static const char *fixture_dir;
 static char *proc_root;
+static char *cgroup_mount; /* the fixture's memory hierarchy mount */
+
+/* the v2 fixture tree: its proc/ files and its mount */
+#define CGROUP_TREE "cgroup_v2"
+#define CGROUP_PID_FILE CGROUP_TREE "/proc/5343/cgroup"
 
 enum { PID_PROBE = 4242, PID_HOSTILE = 4243, PID_VANISHED = 4244, PID_ABSENT = 4245 };
 
@@ -47,6 +54,7 @@ make_pid(pid_t pid, const char *smaps, const char *rollup)
 
   assert_int_equal(g_mkdir(dir, 0755), 0);
   put(dir, "status", "status_probe.txt");
+  put(dir, "cgroup", CGROUP_PID_FILE);
   put(dir, "stat", NULL);
   if (smaps != NULL)
     put(dir, "smaps", smaps);
@@ -58,6 +66,7 @@ static int
 setup(void **state)
 {
   g_autofree char *not_a_pid = NULL;
+  g_autofree char *self = NULL;
 
   proc_root = g_dir_make_tmp("mv-fixture-proc-XXXXXX", NULL);
   assert_non_null(proc_root);
@@ -67,7 +76,13 @@ setup(void **state)
   not_a_pid = g_build_filename(proc_root, "sys", NULL);
   assert_int_equal(g_mkdir(not_a_pid, 0755), 0);
   put(proc_root, "meminfo", "meminfo_here_1.txt");
-  return mv_proc_set_root(proc_root, NULL) ? 0 : -1;
+  /* self/: the daemon's own cgroup and mounts (the reader of these tests) */
+  self = g_build_filename(proc_root, "self", NULL);
+  assert_int_equal(g_mkdir(self, 0755), 0);
+  put(self, "cgroup", CGROUP_PID_FILE);
+  put(self, "mountinfo", CGROUP_TREE "/proc/self/mountinfo");
+  cgroup_mount = g_build_filename(fixture_dir, CGROUP_TREE, "sys", "fs", "cgroup", NULL);
+  return mv_proc_set_root(proc_root, NULL) && mv_cgroup_set_root(cgroup_mount, NULL) ? 0 : -1;
 }
 
 static void
@@ -91,6 +106,7 @@ teardown(void **state)
 {
   remove_tree(proc_root);
   g_free(proc_root);
+  g_free(cgroup_mount);
   return 0;
 }
 
@@ -226,6 +242,120 @@ test_vanished_files_are_enoent(void **state)
   assert_int_equal(errnum, ENOENT);
 }
 
+/* The text of @rel (a file of the fixture mount), or NULL. */
+static char *
+mount_text(const char *rel)
+{
+  g_autofree char *path = g_build_filename(cgroup_mount, rel, NULL);
+  char *text = NULL;
+
+  return g_file_get_contents(path, &text, NULL, NULL) ? text : NULL;
+}
+
+/* The cgroup's path as the fixture's <pid>/cgroup names it ("0::<path>"). */
+static char *
+fixture_cgroup_path(void)
+{
+  g_autofree char *path = g_build_filename(fixture_dir, CGROUP_PID_FILE, NULL);
+  g_autofree char *text = NULL;
+
+  assert_true(g_file_get_contents(path, &text, NULL, NULL));
+  assert_true(g_str_has_prefix(text, "0::"));
+  return g_strstrip(g_strdup(text + 3));
+}
+
+/* cgroup/ of the reader (the daemon: self), read from the fixture mount:
+ * the limit in effect is the smallest memory.max from the cgroup up to the
+ * mount's top, usage is memory.current, procs and pressure the files. */
+static void
+test_cgroup_from_the_fixture_mount(void **state)
+{
+  g_autoptr(GString) out = g_string_new(NULL);
+  g_autofree char *cgroup_path = fixture_cgroup_path();
+  g_autofree char *expected_path = g_strconcat(cgroup_path, "\n", NULL);
+  guint64 smallest = G_MAXUINT64;
+  int errnum = 0;
+
+  assert_true(render("/cgroup/path", out, &errnum));
+  assert_string_equal(out->str, expected_path);
+  assert_true(render("/4242/cgroup", out, &errnum));
+  assert_string_equal(out->str, expected_path);
+
+  /* walk up from the cgroup to the mount's top, as the kernel enforces */
+  g_autofree char *level = g_strdup(cgroup_path + 1);
+  for (;;) {
+    g_autofree char *rel = g_build_filename(level, "memory.max", NULL);
+    g_autofree char *max = mount_text(rel);
+    if (max != NULL && !g_str_has_prefix(max, "max"))
+      smallest = MIN(smallest, g_ascii_strtoull(max, NULL, 10));
+    char *slash = strrchr(level, '/');
+    if (slash == NULL)
+      break;
+    *slash = '\0';
+  }
+  assert_true(smallest < G_MAXUINT64); /* the fixture has a limit somewhere */
+  g_autofree char *limit = g_strdup_printf("%" G_GUINT64_FORMAT "\n", smallest);
+  assert_true(render("/cgroup/limit", out, &errnum));
+  assert_string_equal(out->str, limit);
+
+  struct { const char *node, *file; } same[] = {
+    { "/cgroup/usage", "memory.current" },
+    { "/cgroup/peak", "memory.peak" },
+    { "/cgroup/swap", "memory.swap.current" },
+    { "/cgroup/procs", "cgroup.procs" },
+    { "/cgroup/pressure", "memory.pressure" },
+    { "/cgroup/events", "memory.events" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(same); i++) {
+    g_autofree char *rel = g_build_filename(cgroup_path + 1, same[i].file, NULL);
+    g_autofree char *text = mount_text(rel);
+    assert_non_null(text);
+    assert_true(render(same[i].node, out, &errnum));
+    assert_string_equal(out->str, text);
+  }
+}
+
+/* The directories at and below @path. */
+static guint
+count_dirs(const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  const char *name;
+  guint n = 1;
+
+  assert_non_null(dir);
+  while ((name = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *child = g_build_filename(path, name, NULL);
+    if (g_file_test(child, G_FILE_TEST_IS_DIR))
+      n += count_dirs(child);
+  }
+  return n;
+}
+
+/* cgroups: one row per directory of the fixture mount, parents first, the
+ * top named "/" (the mount's root in its mountinfo line). */
+static void
+test_cgroups_walk_the_fixture_mount(void **state)
+{
+  g_autoptr(GString) out = g_string_new(NULL);
+  g_autofree char *cgroup_path = fixture_cgroup_path();
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  int errnum = 0;
+
+  assert_true(render("/cgroups", out, &errnum));
+  lines = g_strsplit(out->str, "\n", -1);
+  for (char **l = lines + 1; *l != NULL && **l != '\0'; l++)
+    g_ptr_array_add(names, g_strdup(strrchr(*l, ' ') + 1));
+  assert_int_equal(names->len, count_dirs(cgroup_mount));
+  assert_string_equal(g_ptr_array_index(names, 0), "/");
+  assert_string_equal(g_ptr_array_index(names, names->len - 1), cgroup_path);
+  /* the leaf's row carries the same usage as cgroup/usage */
+  g_autofree char *usage_rel = g_build_filename(cgroup_path + 1, "memory.current", NULL);
+  g_autofree char *usage = g_strstrip(mount_text(usage_rel));
+  assert_non_null(strstr(lines[names->len], usage));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -235,6 +365,8 @@ main(int argc, char **argv)
     cmocka_unit_test(test_summary_adds_up),
     cmocka_unit_test(test_hostile_text_is_eio),
     cmocka_unit_test(test_vanished_files_are_enoent),
+    cmocka_unit_test(test_cgroup_from_the_fixture_mount),
+    cmocka_unit_test(test_cgroups_walk_the_fixture_mount),
   };
 
   if (argc != 2) {

@@ -21,10 +21,29 @@
 #define LEAF "c487825ea3fb6b69cf6175b87836d5f3"
 #define V1_DIR "/sys/fs/cgroup/memory/process_api/" LEAF
 
+/* where each fixture tree has its memory hierarchy mounted (as its
+ * proc/self/mountinfo says) */
+#define V1_MOUNT "sys/fs/cgroup/memory"
+#define V2_MOUNT "sys/fs/cgroup"
+
 static char *
 tree(const char *name)
 {
   return g_build_filename(MV_FIXTURE_DIR, name, NULL);
+}
+
+/* Points the I/O seam at the fixture tree @name: its proc/ is the /proc
+ * root, its @mount the cgroup root. Returns the tree's directory. */
+static char *
+use_tree(const char *name, const char *mount)
+{
+  char *root = tree(name);
+  g_autofree char *proc = g_build_filename(root, "proc", NULL);
+  g_autofree char *cgroup = g_build_filename(root, mount, NULL);
+
+  assert_true(mv_proc_set_root(proc, NULL));
+  assert_true(mv_cgroup_set_root(cgroup, NULL));
+  return root;
 }
 
 /* The number in a one-number file of a fixture tree. */
@@ -251,12 +270,12 @@ test_pid_list_parse(void **state)
 static void
 test_v1_captured(void **state)
 {
-  g_autofree char *root = tree("cgroup_v1");
+  g_autofree char *root = use_tree("cgroup_v1", V1_MOUNT);
   g_autoptr(MvCgroup) cg = mv_cgroup_new();
   g_autoptr(GError) error = NULL;
   const char *t = "cgroup_v1";
 
-  assert_true(mv_cgroup_read(cg, root, PID, &error));
+  assert_true(mv_cgroup_read(cg, PID, &error));
   assert_int_equal(cg->location.version, MV_CGROUP_V1);
   assert_string_equal(cg->location.cgroup_path, "/process_api/" LEAF);
   assert_string_equal(cg->location.mount_root, "/");
@@ -309,11 +328,11 @@ test_v1_limited(void **state)
 {
   /* parent limit 256 MiB, own 512 MiB: 256 MiB is in effect, as the
    * kernel's hierarchical_memory_limit of the fixture says */
-  g_autofree char *root = tree("cgroup_v1_limited");
+  g_autofree char *root = use_tree("cgroup_v1_limited", V1_MOUNT);
   g_autoptr(MvCgroup) cg = mv_cgroup_new();
   const char *t = "cgroup_v1_limited";
 
-  assert_true(mv_cgroup_read(cg, root, PID, NULL));
+  assert_true(mv_cgroup_read(cg, PID, NULL));
   assert_false(cg->limit_is_max);
   assert_int_equal(cg->limit, 268435456);
   assert_int_equal(cg->limit, ref_stat(t, V1_DIR, "hierarchical_memory_limit"));
@@ -332,11 +351,11 @@ test_v1_container(void **state)
 {
   /* mountinfo: "/process_api /sys/fs/cgroup/memory ... - cgroup cgroup rw,memory";
    * /proc/<pid>/cgroup still names "/process_api/<leaf>" */
-  g_autofree char *root = tree("cgroup_v1_container");
+  g_autofree char *root = use_tree("cgroup_v1_container", V1_MOUNT);
   g_autoptr(MvCgroup) cg = mv_cgroup_new();
   g_autoptr(GError) error = NULL;
 
-  assert_true(mv_cgroup_read(cg, root, PID, &error));
+  assert_true(mv_cgroup_read(cg, PID, &error));
   assert_string_equal(cg->location.mount_root, "/process_api");
   assert_string_equal(cg->location.dir, "/sys/fs/cgroup/memory/" LEAF);
   /* the top visible level (the mount point) carries the 256 MiB limit */
@@ -351,11 +370,11 @@ test_v2(void **state)
    * current 900 MiB; inactive_file 200000000 + active_file 41172480 +
    * slab_reclaimable 31457280 = 272629760 reclaimable;
    * available = 1073741824 - 943718400 + 272629760 = 402653184 (< limit) */
-  g_autofree char *root = tree("cgroup_v2");
+  g_autofree char *root = use_tree("cgroup_v2", V2_MOUNT);
   g_autoptr(MvCgroup) cg = mv_cgroup_new();
   g_autoptr(GError) error = NULL;
 
-  assert_true(mv_cgroup_read(cg, root, PID, &error));
+  assert_true(mv_cgroup_read(cg, PID, &error));
   assert_int_equal(cg->location.version, MV_CGROUP_V2);
   assert_string_equal(cg->location.dir, "/sys/fs/cgroup/user.slice/app.service");
   assert_false(cg->limit_is_max);
@@ -383,10 +402,10 @@ test_v2_unlimited(void **state)
 {
   /* no limit anywhere: available = MemAvailable 6000000 kB of the fixture's
    * /proc/meminfo; no memory.swap.current, no memory.pressure */
-  g_autofree char *root = tree("cgroup_v2_unlimited");
+  g_autofree char *root = use_tree("cgroup_v2_unlimited", V2_MOUNT);
   g_autoptr(MvCgroup) cg = mv_cgroup_new();
 
-  assert_true(mv_cgroup_read(cg, root, PID, NULL));
+  assert_true(mv_cgroup_read(cg, PID, NULL));
   assert_true(cg->limit_is_max);
   assert_int_equal(cg->limit, G_MAXUINT64);
   assert_true(cg->available_from_system);
@@ -408,12 +427,16 @@ static void
 test_errors_and_missing(void **state)
 {
   g_autofree char *root = g_dir_make_tmp("mvcg-XXXXXX", NULL);
+  g_autofree char *proc = g_build_filename(root, "proc", NULL);
+  g_autofree char *mount = g_build_filename(root, V2_MOUNT, NULL);
   g_autoptr(MvCgroup) cg = mv_cgroup_new();
   g_autoptr(GError) error = NULL;
   MvCgroupLocation loc;
 
+  assert_int_equal(g_mkdir(proc, 0700), 0);
+  assert_true(mv_proc_set_root(proc, NULL));
   /* no /proc/<pid>/cgroup: the read's errno */
-  assert_false(mv_cgroup_locate(root, 77, &loc, &error));
+  assert_false(mv_cgroup_locate(77, &loc, &error));
   assert_true(g_error_matches(error, MV_ERRNO, ENOENT));
   g_clear_error(&error);
 
@@ -421,18 +444,19 @@ test_errors_and_missing(void **state)
   put(root, "proc/77/cgroup", "0::/other.slice/x\n");
   put(root, "proc/self/mountinfo",
       "30 22 0:26 /mine.slice /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
-  assert_false(mv_cgroup_locate(root, 77, &loc, &error));
+  assert_false(mv_cgroup_locate(77, &loc, &error));
   assert_true(g_error_matches(error, MV_ERRNO, ENOENT));
   g_clear_error(&error);
   /* "/mine.slicex" is not inside "/mine.slice" */
   put(root, "proc/77/cgroup", "0::/mine.slicex\n");
-  assert_false(mv_cgroup_locate(root, 77, &loc, &error));
+  assert_false(mv_cgroup_locate(77, &loc, &error));
   g_clear_error(&error);
 
   /* located, but the directory holds no files: every value absent */
   put(root, "proc/77/cgroup", "0::/mine.slice/y\n");
   put(root, "sys/fs/cgroup/y/.keep", "");
-  assert_true(mv_cgroup_read(cg, root, 77, &error));
+  assert_true(mv_cgroup_set_root(mount, NULL));
+  assert_true(mv_cgroup_read(cg, 77, &error));
   assert_string_equal(cg->location.dir, "/sys/fs/cgroup/y");
   assert_int_equal(cg->present, 0);
   assert_null(cg->procs);
@@ -441,7 +465,7 @@ test_errors_and_missing(void **state)
   g_autoptr(MvCgroup) cg2 = mv_cgroup_new();
   put(root, "sys/fs/cgroup/y/memory.max", "12x\n");
   put(root, "sys/fs/cgroup/y/memory.current", "4096\n");
-  assert_true(mv_cgroup_read(cg2, root, 77, &error));
+  assert_true(mv_cgroup_read(cg2, 77, &error));
   assert_false(mv_cgroup_has(cg2, MV_CGROUP_FIELD_limit));
   assert_true(mv_cgroup_has(cg2, MV_CGROUP_FIELD_usage));
   assert_false(mv_cgroup_has(cg2, MV_CGROUP_FIELD_available));
@@ -457,7 +481,10 @@ test_live_self(void **state)
   g_autoptr(MvCgroup) cg = mv_cgroup_new();
   g_autoptr(GError) error = NULL;
 
-  if (!mv_cgroup_read(cg, "/", 0, &error)) {
+  /* the default roots: /proc, and the mount found in its self/mountinfo */
+  assert_true(mv_proc_set_root("/proc", NULL));
+  assert_true(mv_cgroup_set_root(NULL, NULL));
+  if (!mv_cgroup_read(cg, 0, &error)) {
     print_message("no memory cgroup here: %s\n", error->message);
     assert_true(g_error_matches(error, MV_ERRNO, ENOENT));
     return;

@@ -2,7 +2,12 @@
 /* The memory cgroup model (see mv-model-cgroup.h). */
 #include "mv-model-cgroup.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* v1 reports "no limit" as PAGE_COUNTER_MAX pages in bytes (LONG_MAX rounded
  * down to a page): anything this large is no limit on any real machine. */
@@ -14,6 +19,12 @@
     (cg)->present |= G_GUINT64_CONSTANT(1) << MV_CGROUP_FIELD_##field; \
   } while (0)
 
+const gsize mv_cgroup_value_offsets[MV_CGROUP_N_FIELDS] = {
+#define MV_CGROUP_X(member, name, description) offsetof(MvCgroup, member),
+  MV_CGROUP_FIELDS(MV_CGROUP_X)
+#undef MV_CGROUP_X
+};
+
 void
 mv_cgroup_location_clear(MvCgroupLocation *location)
 {
@@ -21,16 +32,8 @@ mv_cgroup_location_clear(MvCgroupLocation *location)
   g_clear_pointer(&location->mount_root, g_free);
   g_clear_pointer(&location->mount_point, g_free);
   g_clear_pointer(&location->dir, g_free);
+  g_clear_pointer(&location->rel_dir, g_free);
   location->version = 0;
-}
-
-/* @path (absolute) under the root prefix. */
-static char *
-under_root(const char *root, const char *path)
-{
-  if (root == NULL || root[0] == '\0' || strcmp(root, "/") == 0)
-    return g_strdup(path);
-  return g_build_filename(root, path, NULL);
 }
 
 /* TRUE when @prefix is @path or a directory above it ("/" is above all). */
@@ -46,9 +49,12 @@ path_is_within(const char *path, const char *prefix)
   return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+/* The mount the cgroup root stands for: of the mounts of the memory
+ * hierarchy, the most general one (the shortest mounted root; on a tie the
+ * first, as the kernel lists them), so that one directory fd serves every
+ * cgroup visible here. */
 typedef struct {
   MvCgroupVersion version;
-  const char *cgroup_path;
   char *best_root;
   char *best_mount_point;
 } MountSearch;
@@ -70,11 +76,7 @@ consider_mount(const MvMountinfoEntry *e, gpointer user_data)
   if (!mv_mountinfo_unescape(e->root, e->root_len, root, sizeof root) ||
       !mv_mountinfo_unescape(e->mount_point, e->mount_point_len, mount_point, sizeof mount_point))
     return TRUE;
-  if (!path_is_within(s->cgroup_path, root))
-    return TRUE;
-  /* the most specific mount wins (a bind mount of the cgroup itself beats
-   * the whole hierarchy); on a tie the first, as the kernel lists them */
-  if (s->best_root == NULL || strlen(root) > strlen(s->best_root)) {
+  if (s->best_root == NULL || strlen(root) < strlen(s->best_root)) {
     g_free(s->best_root);
     g_free(s->best_mount_point);
     s->best_root = g_strdup(root);
@@ -83,48 +85,82 @@ consider_mount(const MvMountinfoEntry *e, gpointer user_data)
   return TRUE;
 }
 
+/* @location's dir and cgroup_path from its mount and @rel_dir (relative to
+ * the mount: "." for its top, else "a/b"). */
+static void
+set_location_paths(MvCgroupLocation *location, const char *rel_dir)
+{
+  gboolean top = strcmp(rel_dir, ".") == 0;
+
+  location->rel_dir = g_strdup(rel_dir);
+  location->dir = top ? g_strdup(location->mount_point)
+                      : g_build_filename(location->mount_point, rel_dir, NULL);
+  if (top)
+    location->cgroup_path = g_strdup(location->mount_root);
+  else
+    location->cgroup_path = g_build_filename(location->mount_root, rel_dir, NULL);
+}
+
 gboolean
-mv_cgroup_locate(const char *root, pid_t pid, MvCgroupLocation *out, GError **error)
+mv_cgroup_locate(pid_t pid, MvCgroupLocation *out, GError **error)
 {
   g_autoptr(GString) text = g_string_new(NULL);
-  g_autofree char *cgroup_file = NULL;
-  g_autofree char *mountinfo_file = under_root(root, "/proc/self/mountinfo");
   char cgroup_path[4096];
   MvCgroupVersion version;
+  gboolean ok;
 
   memset(out, 0, sizeof *out);
-  if (pid > 0) {
-    g_autofree char *rel = g_strdup_printf("/proc/%ld/cgroup", (long)pid);
-    cgroup_file = under_root(root, rel);
-  } else {
-    cgroup_file = under_root(root, "/proc/self/cgroup");
-  }
-  if (!mv_read_file(cgroup_file, text, error) ||
+  ok = pid > 0 ? mv_proc_read(pid, "cgroup", text, error)
+               : mv_read_file_at(mv_proc_root_fd(), "self/cgroup", text, error);
+  if (!ok ||
       !mv_proc_cgroup_parse(text->str, text->len, &version, cgroup_path, sizeof cgroup_path, error))
     return FALSE;
-  if (!mv_read_file(mountinfo_file, text, error))
+  if (!mv_read_file_at(mv_proc_root_fd(), "self/mountinfo", text, error))
     return FALSE;
 
-  MountSearch search = { version, cgroup_path, NULL, NULL };
+  MountSearch search = { version, NULL, NULL };
   if (!mv_mountinfo_parse(text->str, text->len, consider_mount, &search, error)) {
     g_free(search.best_root);
     g_free(search.best_mount_point);
     return FALSE;
   }
-  if (search.best_root == NULL)
-    return mv_set_errno(error, ENOENT, "memory cgroup %s (v%d): no mount of its hierarchy shows it",
-                        cgroup_path, (int)version);
-
-  const char *rel = cgroup_path;
-  if (strcmp(search.best_root, "/") != 0)
-    rel += strlen(search.best_root);
   out->version = version;
-  out->cgroup_path = g_strdup(cgroup_path);
   out->mount_root = search.best_root;
   out->mount_point = search.best_mount_point;
-  out->dir = rel[0] == '\0' || strcmp(rel, "/") == 0 ? g_strdup(out->mount_point)
-                                                     : g_build_filename(out->mount_point, rel, NULL);
+  if (out->mount_root == NULL) {
+    mv_cgroup_location_clear(out);
+    return mv_set_errno(error, ENOENT, "memory cgroup %s (v%d): its hierarchy is not mounted here",
+                        cgroup_path, (int)version);
+  }
+  if (!path_is_within(cgroup_path, out->mount_root)) {
+    mv_set_errno(error, ENOENT, "memory cgroup %s (v%d): outside the mount of its hierarchy (%s)",
+                 cgroup_path, (int)version, out->mount_root);
+    mv_cgroup_location_clear(out);
+    return FALSE;
+  }
+
+  const char *rel = cgroup_path;
+  if (strcmp(out->mount_root, "/") != 0)
+    rel += strlen(out->mount_root);
+  while (rel[0] == '/')
+    rel++;
+  set_location_paths(out, rel[0] == '\0' ? "." : rel);
+  /* as /proc/<pid>/cgroup names it, not rebuilt from the mount */
+  g_free(out->cgroup_path);
+  out->cgroup_path = g_strdup(cgroup_path);
   return TRUE;
+}
+
+/* The cgroup root's fd: the one set, or else @location's mount, opened once
+ * (the first locate's). -1 when it cannot be opened: every value absent. */
+static int
+cgroup_root_fd(const MvCgroupLocation *location)
+{
+  int fd = mv_cgroup_root_fd();
+
+  if (fd < 0 && !mv_cgroup_root_open_once(location->mount_point, &fd, NULL))
+    return -1;
+  return fd;
 }
 
 MvCgroup *
@@ -146,36 +182,35 @@ mv_cgroup_free(MvCgroup *cgroup)
   g_free(cgroup);
 }
 
-/* <root><dir>/<name> into @text; FALSE (no error: the value is absent)
- * when it cannot be read. */
+/* <dir>/<name> under the cgroup root @root_fd (@dir relative to it) into
+ * @text; FALSE (no error: the value is absent) when it cannot be read. */
 static gboolean
-read_cgroup_file(const char *root, const char *dir, const char *name, GString *text)
+read_cgroup_file(int root_fd, const char *dir, const char *name, GString *text)
 {
-  g_autofree char *abs = g_build_filename(dir, name, NULL);
-  g_autofree char *path = under_root(root, abs);
-  return mv_read_file(path, text, NULL);
+  g_autofree char *path = g_build_filename(dir, name, NULL);
+  return mv_read_file_at(root_fd, path, text, NULL);
 }
 
 static gboolean
-read_single(const char *root, const char *dir, const char *name, guint64 *value, gboolean *is_max)
+read_single(int root_fd, const char *dir, const char *name, guint64 *value, gboolean *is_max)
 {
   g_autoptr(GString) text = g_string_new(NULL);
-  return read_cgroup_file(root, dir, name, text) &&
+  return read_cgroup_file(root_fd, dir, name, text) &&
          mv_single_value_parse(text->str, text->len, value, is_max, NULL);
 }
 
-/* The smallest limit from @dir up to @top. */
+/* The smallest limit from the cgroup up to the top of the mount. */
 static void
-read_effective_limit(MvCgroup *cg, const char *root)
+read_effective_limit(MvCgroup *cg, int root)
 {
   const MvCgroupLocation *loc = &cg->location;
   const char *file = loc->version == MV_CGROUP_V2 ? "memory.max" : "memory.limit_in_bytes";
-  g_autofree char *level = g_strdup(loc->dir);
+  g_autofree char *level = g_strdup(loc->rel_dir);
   guint64 smallest = G_MAXUINT64;
   gboolean any_finite = FALSE;
 
   for (;;) {
-    gboolean is_top = strcmp(level, loc->mount_point) == 0 || !path_is_within(level, loc->mount_point);
+    gboolean is_top = strcmp(level, ".") == 0;
     guint64 value;
     gboolean is_max;
     if (read_single(root, level, file, &value, &is_max)) {
@@ -193,9 +228,12 @@ read_effective_limit(MvCgroup *cg, const char *root)
     if (is_top)
       break;
     char *slash = strrchr(level, '/');
-    if (slash == NULL || slash == level)
-      break;
-    *slash = '\0';
+    if (slash != NULL) {
+      *slash = '\0';
+    } else {
+      g_free(level);
+      level = g_strdup(".");
+    }
   }
   cg->limit_is_max = !any_finite;
   SET(cg, limit, smallest);
@@ -225,7 +263,7 @@ pick_stat(const char *key, gsize key_len, guint64 value, gpointer user_data)
 #define FOUND(pick, i) MV_FIELD_PRESENT((pick).found, (i))
 
 static void
-read_stat(MvCgroup *cg, const char *root)
+read_stat(MvCgroup *cg, int root)
 {
   /* the same positions on both versions */
   static const char *const v2_keys[] = { "anon", "file", "shmem", "kernel", "inactive_file",
@@ -240,7 +278,7 @@ read_stat(MvCgroup *cg, const char *root)
   G_STATIC_ASSERT(G_N_ELEMENTS(v1_keys) == G_N_ELEMENTS(v2_keys));
   g_autoptr(GString) text = g_string_new(NULL);
 
-  if (!read_cgroup_file(root, cg->location.dir, "memory.stat", text) ||
+  if (!read_cgroup_file(root, cg->location.rel_dir, "memory.stat", text) ||
       !mv_keyvalue_parse(text->str, text->len, pick_stat, &pick, NULL))
     return;
   if (FOUND(pick, ANON))
@@ -265,15 +303,13 @@ add_pid(pid_t pid, gpointer user_data)
 }
 
 static void
-read_available(MvCgroup *cg, const char *root)
+read_available(MvCgroup *cg)
 {
   if (!mv_cgroup_has(cg, MV_CGROUP_FIELD_limit))
     return;
   if (cg->limit_is_max) {
-    g_autoptr(GString) text = g_string_new(NULL);
-    g_autofree char *path = under_root(root, "/proc/meminfo");
     MvMeminfo meminfo;
-    if (mv_read_file(path, text, NULL) && mv_meminfo_parse(text->str, text->len, &meminfo, NULL) &&
+    if (mv_meminfo_read(&meminfo, NULL) &&
         MV_FIELD_PRESENT(meminfo.present, MV_MEMINFO_FIELD_mem_available)) {
       SET(cg, available, meminfo.mem_available);
       cg->available_from_system = TRUE;
@@ -295,9 +331,9 @@ accept_any(const char *key, gsize key_len, guint64 value, gpointer user_data)
 }
 
 static void
-read_events(MvCgroup *cg, const char *root)
+read_events(MvCgroup *cg, int root)
 {
-  const char *dir = cg->location.dir;
+  const char *dir = cg->location.rel_dir;
   g_autoptr(GString) text = g_string_new(NULL);
   guint64 value;
   gboolean is_max;
@@ -316,22 +352,25 @@ read_events(MvCgroup *cg, const char *root)
 }
 
 gboolean
-mv_cgroup_read(MvCgroup *cg, const char *root, pid_t pid, GError **error)
+mv_cgroup_read(MvCgroup *cg, pid_t pid, GError **error)
 {
-  if (!mv_cgroup_locate(root, pid, &cg->location, error))
+  if (!mv_cgroup_locate(pid, &cg->location, error))
     return FALSE;
-  mv_cgroup_read_values(cg, root);
+  mv_cgroup_read_values(cg);
   return TRUE;
 }
 
 void
-mv_cgroup_read_values(MvCgroup *cg, const char *root)
+mv_cgroup_read_values(MvCgroup *cg)
 {
-  const char *dir = cg->location.dir;
+  const char *dir = cg->location.rel_dir;
+  int root = cgroup_root_fd(&cg->location);
   gboolean v2 = cg->location.version == MV_CGROUP_V2;
   guint64 value, value2;
   gboolean is_max;
 
+  if (root < 0)
+    return;
   read_effective_limit(cg, root);
   if (read_single(root, dir, v2 ? "memory.current" : "memory.usage_in_bytes", &value, &is_max) &&
       !is_max)
@@ -347,7 +386,7 @@ mv_cgroup_read_values(MvCgroup *cg, const char *root)
     /* memsw = memory + swap, read a moment apart from usage: clamp */
     SET(cg, swap, value2 > cg->usage ? value2 - cg->usage : 0);
   }
-  read_available(cg, root);
+  read_available(cg);
   if (read_single(root, dir, v2 ? "memory.peak" : "memory.max_usage_in_bytes", &value,
                   &is_max) && !is_max)
     SET(cg, peak, value);
@@ -371,64 +410,71 @@ compare_names(gconstpointer a, gconstpointer b)
   return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Appends the cgroup at @dir (under the mount point, no root prefix) and
+/* Appends the cgroup at @rel_dir (relative to the cgroup root @root) and
  * its descendants. @depth bounds the walk (cgroupfs nests at most a few
  * dozen levels in practice; the kernel allows more but not unboundedly). */
 static void
-walk_cgroups(const MvCgroupLocation *top, const char *root, const char *dir, int depth,
+walk_cgroups(const MvCgroupLocation *top, int root, const char *rel_dir, int depth,
              GPtrArray *out)
 {
   g_autoptr(MvCgroup) cg = mv_cgroup_new();
-  const char *rel = dir + strlen(top->mount_point);
-  g_autofree char *abs = under_root(root, dir);
-  g_autoptr(GDir) listing = NULL;
   g_autoptr(GPtrArray) children = g_ptr_array_new_with_free_func(g_free);
-  const char *name;
+  DIR *listing;
+  int dir_fd;
 
   cg->location.version = top->version;
   cg->location.mount_root = g_strdup(top->mount_root);
   cg->location.mount_point = g_strdup(top->mount_point);
-  cg->location.dir = g_strdup(dir);
-  if (rel[0] == '\0')
-    cg->location.cgroup_path = g_strdup(top->mount_root);
-  else if (strcmp(top->mount_root, "/") == 0)
-    cg->location.cgroup_path = g_strdup(rel);
-  else
-    cg->location.cgroup_path = g_strconcat(top->mount_root, rel, NULL);
-  mv_cgroup_read_values(cg, root);
+  set_location_paths(&cg->location, rel_dir);
+  mv_cgroup_read_values(cg);
   g_ptr_array_add(out, g_steal_pointer(&cg));
 
-  if (depth >= 64 || (listing = g_dir_open(abs, 0, NULL)) == NULL)
+  if (depth >= 64 || (dir_fd = openat(root, rel_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
     return;
-  while ((name = g_dir_read_name(listing)) != NULL) {
-    g_autofree char *child_abs = g_build_filename(abs, name, NULL);
-    if (g_file_test(child_abs, G_FILE_TEST_IS_DIR) &&
-        !g_file_test(child_abs, G_FILE_TEST_IS_SYMLINK))
-      g_ptr_array_add(children, g_strdup(name));
+  if ((listing = fdopendir(dir_fd)) == NULL) {
+    close(dir_fd);
+    return;
   }
+  for (struct dirent *entry; (entry = readdir(listing)) != NULL;) {
+    struct stat st;
+    if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+      continue;
+    /* lstat: a symlink to a directory is not a child cgroup */
+    if (fstatat(dirfd(listing), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode))
+      g_ptr_array_add(children, g_strdup(entry->d_name));
+  }
+  closedir(listing);
   g_ptr_array_sort(children, compare_names);
   for (guint i = 0; i < children->len; i++) {
-    g_autofree char *child = g_build_filename(dir, g_ptr_array_index(children, i), NULL);
+    const char *name = g_ptr_array_index(children, i);
+    g_autofree char *child = strcmp(rel_dir, ".") == 0 ? g_strdup(name)
+                                                        : g_build_filename(rel_dir, name, NULL);
     walk_cgroups(top, root, child, depth + 1, out);
   }
 }
 
 GPtrArray *
-mv_cgroup_read_all(const char *root, GError **error)
+mv_cgroup_read_all(GError **error)
 {
   g_auto(MvCgroupLocation) self = { 0 };
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) mv_cgroup_free);
+  int root;
 
-  if (!mv_cgroup_locate(root, 0, &self, error))
+  if (!mv_cgroup_locate(0, &self, error))
     return NULL;
-  walk_cgroups(&self, root, self.mount_point, 0, out);
+  if ((root = cgroup_root_fd(&self)) < 0) {
+    mv_set_errno(error, ENOENT, "memory cgroup mount %s: cannot be opened", self.mount_point);
+    return NULL;
+  }
+  walk_cgroups(&self, root, ".", 0, out);
   return g_steal_pointer(&out);
 }
 
 gboolean
-mv_cgroup_foreach(const char *root, MvCgroupFunc func, gpointer user_data, GError **error)
+mv_cgroup_foreach(MvCgroupFunc func, gpointer user_data, GError **error)
 {
-  g_autoptr(GPtrArray) cgroups = mv_cgroup_read_all(root, error);
+  g_autoptr(GPtrArray) cgroups = mv_cgroup_read_all(error);
 
   if (cgroups == NULL)
     return FALSE;

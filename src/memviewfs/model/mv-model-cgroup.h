@@ -4,10 +4,11 @@
  * All sizes are BYTES. A file that is missing, unreadable or malformed makes
  * its value ABSENT (a bit of `present` is clear): never a made-up number.
  *
- * Every path is read under a root prefix (@root, "" or "/" on a live
- * system) so that tests can point the model at a fixture tree: the files
- * read are <root>/proc/<pid>/cgroup, <root>/proc/self/mountinfo,
- * <root>/proc/meminfo and <root><mount point>/<cgroup path>/... */
+ * Every file is read through the I/O seam of proc/ (mv-proc.h): <pid>/cgroup,
+ * self/mountinfo and meminfo under the /proc root, the cgroup files under
+ * the cgroup root (the memory hierarchy's mount, opened once), so that tests
+ * can point the model at fixture trees (mv_proc_set_root,
+ * mv_cgroup_set_root). */
 #pragma once
 
 #include <glib.h>
@@ -25,17 +26,22 @@ typedef struct {
   char *mount_root;  /* the hierarchy path mounted (mountinfo field 4): "/" on a host,
                       * the container's own cgroup in a container without cgroupns */
   char *mount_point; /* where it is mounted: "/sys/fs/cgroup/memory", "/sys/fs/cgroup" */
-  char *dir;         /* mount_point + cgroup_path minus mount_root (no root prefix) */
+  char *dir;         /* mount_point + cgroup_path minus mount_root: where it is seen */
+  char *rel_dir;     /* dir relative to the mount (the cgroup root), "." for its top:
+                      * where it is read */
 } MvCgroupLocation;
 
 void mv_cgroup_location_clear(MvCgroupLocation *location);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MvCgroupLocation, mv_cgroup_location_clear)
 
-/* Resolves @pid's memory cgroup (pid <= 0: "self"). ENOENT when the pid has
- * no memory hierarchy line, when that hierarchy is not mounted here, or
- * when the cgroup lies outside every mount of it (a cgroup above the
- * container's root); the errno of reading /proc/<pid>/cgroup otherwise. */
-gboolean mv_cgroup_locate(const char *root, pid_t pid, MvCgroupLocation *out, GError **error);
+/* Resolves @pid's memory cgroup (pid <= 0: "self") in the mount of its
+ * hierarchy that the cgroup root stands for: of the mounts self/mountinfo
+ * lists, the most general (shortest mounted root), so that one directory fd
+ * serves every cgroup visible here. ENOENT when the pid has no memory
+ * hierarchy line, when that hierarchy is not mounted here, or when the
+ * cgroup lies outside the mount (a cgroup above the container's root); the
+ * errno of reading /proc/<pid>/cgroup otherwise. */
+gboolean mv_cgroup_locate(pid_t pid, MvCgroupLocation *out, GError **error);
 
 /* The values of cgroup/: X(member, "name", "one-line description"). Where
  * each comes from:
@@ -115,28 +121,38 @@ mv_cgroup_has(const MvCgroup *cgroup, int field_index)
   return MV_FIELD_PRESENT(cgroup->present, field_index);
 }
 
+/* offsetof(MvCgroup, member) by MV_CGROUP_FIELD_ index. */
+extern const gsize mv_cgroup_value_offsets[MV_CGROUP_N_FIELDS];
+
+/* Value @field_index (meaningful when mv_cgroup_has()). */
+static inline guint64
+mv_cgroup_value(const MvCgroup *cgroup, int field_index)
+{
+  return G_STRUCT_MEMBER(guint64, cgroup, mv_cgroup_value_offsets[field_index]);
+}
+
 /* Locates @pid's memory cgroup and reads every value (@out must be fresh
  * from mv_cgroup_new()). Fails only when the cgroup cannot be located (see
  * mv_cgroup_locate); a missing value file just leaves its value absent. */
-gboolean mv_cgroup_read(MvCgroup *out, const char *root, pid_t pid, GError **error);
+gboolean mv_cgroup_read(MvCgroup *out, pid_t pid, GError **error);
 
 /* Reads every value of the cgroup @out->location names (set by the caller:
- * version, mount_point, dir; cgroup_path for display). */
-void mv_cgroup_read_values(MvCgroup *out, const char *root);
+ * version, mount_point, rel_dir; dir and cgroup_path for display) under the
+ * cgroup root; opens the root at mount_point when none is set. */
+void mv_cgroup_read_values(MvCgroup *out);
 
 /* Every memory cgroup of the hierarchy the daemon's own memory cgroup is
  * in, as far as it is mounted here (from the mount point down, parents
  * before children, siblings by name): a GPtrArray of MvCgroup (owning),
  * each read with mv_cgroup_read_values(). cgroup_path names each as
  * /proc/<pid>/cgroup would. Fails as mv_cgroup_locate() does. */
-GPtrArray *mv_cgroup_read_all(const char *root, GError **error);
+GPtrArray *mv_cgroup_read_all(GError **error);
 
 /* Calls @func for every cgroup mv_cgroup_read_all() returns, in its order.
  * Values a cgroup lacks (a v2 cgroup where the memory controller is not
  * enabled) are absent. @func must not keep @cgroup. ENOENT as
  * mv_cgroup_locate() when the daemon has no memory cgroup. */
 typedef void (*MvCgroupFunc)(const MvCgroup *cgroup, gpointer user_data);
-gboolean mv_cgroup_foreach(const char *root, MvCgroupFunc func, gpointer user_data,
-                           GError **error);
+gboolean mv_cgroup_foreach(MvCgroupFunc func, gpointer user_data, GError **error);
 
 G_END_DECLS

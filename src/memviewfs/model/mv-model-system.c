@@ -188,35 +188,47 @@ mv_watermarks_from_zoneinfo(const MvZoneinfo *z, guint64 page_size, MvWatermarks
   return TRUE;
 }
 
+/* Everything of @out computed from its parsed meminfo and zoneinfo. */
+static gboolean
+system_compute(MvSystem *out, guint64 page_size, GError **error)
+{
+  return mv_free_from_meminfo(&out->meminfo, &out->free, error) &&
+         mv_available_breakdown(&out->meminfo, &out->zoneinfo, page_size, &out->available,
+                                error) &&
+         mv_watermarks_from_zoneinfo(&out->zoneinfo, page_size, &out->watermarks, error);
+}
+
 gboolean
 mv_system_build(MvSystem *out, const char *meminfo_text, gsize meminfo_len,
                 const char *zoneinfo_text, gsize zoneinfo_len, guint64 page_size, GError **error)
 {
   memset(out, 0, sizeof *out);
-  if (!mv_meminfo_parse(meminfo_text, meminfo_len, &out->meminfo, error) ||
-      !mv_zoneinfo_parse(zoneinfo_text, zoneinfo_len, &out->zoneinfo, error) ||
-      !mv_free_from_meminfo(&out->meminfo, &out->free, error) ||
-      !mv_available_breakdown(&out->meminfo, &out->zoneinfo, page_size, &out->available, error) ||
-      !mv_watermarks_from_zoneinfo(&out->zoneinfo, page_size, &out->watermarks, error))
-    return FALSE;
-  return TRUE;
+  return mv_meminfo_parse(meminfo_text, meminfo_len, &out->meminfo, error) &&
+         mv_zoneinfo_parse(zoneinfo_text, zoneinfo_len, &out->zoneinfo, error) &&
+         system_compute(out, page_size, error);
 }
 
 gboolean
-mv_system_read(MvSystem *out, const char *proc_dir, GError **error)
+mv_system_read(MvSystem *out, GError **error)
 {
-  g_autoptr(GString) meminfo = g_string_new(NULL);
   g_autoptr(GString) zoneinfo = g_string_new(NULL);
-  g_autofree char *meminfo_path = g_build_filename(proc_dir, "meminfo", NULL);
-  g_autofree char *zoneinfo_path = g_build_filename(proc_dir, "zoneinfo", NULL);
   long page_size = sysconf(_SC_PAGESIZE);
 
   if (page_size <= 0)
     return mv_set_errno(error, EINVAL, "sysconf(_SC_PAGESIZE) failed");
-  if (!mv_read_file(meminfo_path, meminfo, error) || !mv_read_file(zoneinfo_path, zoneinfo, error))
-    return FALSE;
-  return mv_system_build(out, meminfo->str, meminfo->len, zoneinfo->str, zoneinfo->len,
-                         (guint64)page_size, error);
+  memset(out, 0, sizeof *out);
+  return mv_meminfo_read(&out->meminfo, error) &&
+         mv_read_file_at(mv_proc_root_fd(), "zoneinfo", zoneinfo, error) &&
+         mv_zoneinfo_parse(zoneinfo->str, zoneinfo->len, &out->zoneinfo, error) &&
+         system_compute(out, (guint64)page_size, error);
+}
+
+gboolean
+mv_free_read(MvFree *out, GError **error)
+{
+  MvMeminfo meminfo;
+
+  return mv_meminfo_read(&meminfo, error) && mv_free_from_meminfo(&meminfo, out, error);
 }
 
 typedef struct {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The machine as free(1) sees it, and why MemAvailable is what it is. All
- * values are BYTES unless a name says pages. No I/O except mv_system_read(). */
+ * values are BYTES unless a name says pages. No I/O except mv_system_read()
+ * and mv_free_read(), which read under the /proc root (mv-proc.h). */
 #pragma once
 
 #include <glib.h>
@@ -45,6 +46,9 @@ typedef struct {
 
 /* Fills @out from parsed meminfo. Fails (EIO) without MemTotal or MemFree. */
 gboolean mv_free_from_meminfo(const MvMeminfo *meminfo, MvFree *out, GError **error);
+
+/* mv_meminfo_read() then mv_free_from_meminfo(): free(1)'s values now. */
+gboolean mv_free_read(MvFree *out, GError **error);
 
 /* ---- MemAvailable, term by term --------------------------------------- */
 
@@ -139,10 +143,10 @@ gboolean mv_system_build(MvSystem *out, const char *meminfo_text, gsize meminfo_
                          const char *zoneinfo_text, gsize zoneinfo_len, guint64 page_size,
                          GError **error);
 
-/* Reads <proc_dir>/meminfo and <proc_dir>/zoneinfo (proc_dir "/proc" on a
- * live system; a fixture directory in tests) and builds @out with the
+/* Reads meminfo (mv_meminfo_read) and zoneinfo under the /proc root (a
+ * fixture directory in tests: mv_proc_set_root) and builds @out with the
  * running system's page size. MvSystem is ~25 kB: allocate it (g_new0). */
-gboolean mv_system_read(MvSystem *out, const char *proc_dir, GError **error);
+gboolean mv_system_read(MvSystem *out, GError **error);
 
 /* ---- reclaim (/proc/vmstat) ------------------------------------------- */
 

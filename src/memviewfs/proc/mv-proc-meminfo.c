@@ -5,6 +5,7 @@
 #include "mv-proc.h"
 #include "mv-proc-text.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const char *const meminfo_keys[MV_MEMINFO_N_FIELDS] = {
@@ -13,16 +14,11 @@ static const char *const meminfo_keys[MV_MEMINFO_N_FIELDS] = {
 #undef MV_MEMINFO_X
 };
 
-static guint64 *
-meminfo_field(MvMeminfo *m, int index)
-{
-  guint64 *fields[MV_MEMINFO_N_FIELDS] = {
-#define MV_MEMINFO_X(member, key) &m->member,
-    MV_MEMINFO_FIELDS(MV_MEMINFO_X)
+static const gsize meminfo_offsets[MV_MEMINFO_N_FIELDS] = {
+#define MV_MEMINFO_X(member, key) offsetof(MvMeminfo, member),
+  MV_MEMINFO_FIELDS(MV_MEMINFO_X)
 #undef MV_MEMINFO_X
-  };
-  return fields[index];
-}
+};
 
 gboolean
 mv_meminfo_parse(const char *text, gsize len, MvMeminfo *out, GError **error)
@@ -50,10 +46,19 @@ mv_meminfo_parse(const char *text, gsize len, MvMeminfo *out, GError **error)
     if (r != MV_KB_LINE_OK || !mv_kb_to_bytes(kb, &bytes))
       return mv_set_errno(error, EIO, "meminfo line %u: %s is not a valid \"<number> kB\"",
                           reader.lineno, meminfo_keys[index]);
-    *meminfo_field(out, index) = bytes;
+    G_STRUCT_MEMBER(guint64, out, meminfo_offsets[index]) = bytes;
     out->present |= G_GUINT64_CONSTANT(1) << index;
   }
   if (!MV_FIELD_PRESENT(out->present, MV_MEMINFO_FIELD_mem_total))
     return mv_set_errno(error, EIO, "meminfo: no MemTotal line");
   return TRUE;
+}
+
+gboolean
+mv_meminfo_read(MvMeminfo *out, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new(4096);
+
+  return mv_read_file_at(mv_proc_root_fd(), "meminfo", text, error) &&
+         mv_meminfo_parse(text->str, text->len, out, error);
 }

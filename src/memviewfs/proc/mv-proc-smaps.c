@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,19 +23,11 @@ static const char *const smaps_keys[MV_SMAPS_N_FIELDS] = {
 #undef MV_SMAPS_X
 };
 
-static guint64 *
-smaps_field(MvSmapsValues *v, int index)
-{
-  switch (index) {
-#define MV_SMAPS_X(member, key) \
-  case MV_SMAPS_FIELD_##member: \
-    return &v->member;
-    MV_SMAPS_FIELDS(MV_SMAPS_X)
+static const gsize smaps_offsets[MV_SMAPS_N_FIELDS] = {
+#define MV_SMAPS_X(member, key) offsetof(MvSmapsValues, member),
+  MV_SMAPS_FIELDS(MV_SMAPS_X)
 #undef MV_SMAPS_X
-  default:
-    return NULL;
-  }
-}
+};
 
 /* A header line starts with lowercase hex digits followed by '-': field
  * keys start with an uppercase letter. */
@@ -127,7 +120,7 @@ parse_value_line(const char *line, gsize len, guint lineno, MvSmapsValues *v, in
   guint64 bytes;
   if (r == MV_KB_LINE_OVERFLOW || !mv_kb_to_bytes(kb, &bytes))
     return mv_set_errno(error, EIO, "smaps line %u: %s overflows", lineno, smaps_keys[index]);
-  *smaps_field(v, index) = bytes;
+  G_STRUCT_MEMBER(guint64, v, smaps_offsets[index]) = bytes;
   v->present |= G_GUINT64_CONSTANT(1) << index;
   return TRUE;
 }

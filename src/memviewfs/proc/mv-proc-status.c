@@ -6,6 +6,7 @@
 #include "mv-proc-text.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 static const char *const status_kb_keys[] = {
@@ -15,16 +16,12 @@ static const char *const status_kb_keys[] = {
 };
 #define N_STATUS_KB_KEYS ((int)G_N_ELEMENTS(status_kb_keys))
 
-static guint64 *
-status_kb_field(MvStatus *s, int index)
-{
-  guint64 *fields[] = {
-#define MV_STATUS_X(member, key) &s->member,
-    MV_STATUS_KB_FIELDS(MV_STATUS_X)
+static const gsize status_kb_offsets[] = {
+#define MV_STATUS_X(member, key) offsetof(MvStatus, member),
+  MV_STATUS_KB_FIELDS(MV_STATUS_X)
 #undef MV_STATUS_X
-  };
-  return fields[index];
-}
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(status_kb_offsets) == G_N_ELEMENTS(status_kb_keys));
 
 /* Copies the escaped comm at @p[0..len) into @name (NUL-terminated,
  * truncated to the buffer: a display name, not a key). */
@@ -166,7 +163,7 @@ mv_status_parse(const char *text, gsize len, MvStatus *out, GError **error)
         MvKbLineResult r = mv_kb_line_split(line, line_len, &k, &kl, &kb);
         ok = r == MV_KB_LINE_OK && mv_kb_to_bytes(kb, &bytes);
         if (ok) {
-          *status_kb_field(out, index) = bytes;
+          G_STRUCT_MEMBER(guint64, out, status_kb_offsets[index]) = bytes;
           if (mv_span_equal(k, kl, "VmSize"))
             out->has_mm = TRUE;
         }

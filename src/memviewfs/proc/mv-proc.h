@@ -23,6 +23,12 @@ G_BEGIN_DECLS
  * the one spelling of "the kernel printed this field". */
 #define MV_FIELD_PRESENT(present, index) ((((guint64)(present) >> (index)) & 1) != 0)
 
+/* The one way a field index maps to its struct member: a static table of
+ * offsetof() generated from the field's X-macro list, read and written with
+ * G_STRUCT_MEMBER(guint64, struct, table[index]): the parsers here beside
+ * their key tables, the models likewise; node tables keep the offsetof() of
+ * a file's member in MvNode.arg. */
+
 /* ---- words and keys ---------------------------------------------------- */
 
 /* Finds @key (@key_len bytes, not NUL-terminated) among @n_keys
@@ -49,10 +55,23 @@ gboolean mv_read_file_at(int dirfd, const char *relpath, GString *out, GError **
 /* The /proc root: every read of /proc goes through this one directory (an
  * fd, used with openat), "/proc" unless mv_proc_set_root() chose another
  * (a fixture tree in tests; later a container's /proc). Set it before the
- * first read; not thread-safe against reads in flight. */
+ * first read; not thread-safe against reads in flight. Process-global, not
+ * in MvContext: the roots belong to the daemon (one daemon serves one
+ * /proc; a container's is a second daemon), the context to one request. */
 gboolean mv_proc_set_root(const char *dir, GError **error);
 int mv_proc_root_fd(void);
 const char *mv_proc_root_path(void);
+
+/* The cgroup root, beside the /proc root: a directory fd of the memory
+ * controller's cgroup mount (or of a fixture directory standing for it),
+ * every cgroup file read under it with openat. Unset (-1) until
+ * mv_cgroup_set_root() or the cgroup model's first locate opens the mount
+ * /proc's self/mountinfo names (mv_cgroup_root_open_once: the first opener
+ * wins). mv_cgroup_set_root(NULL) unsets it. Set it before the first read;
+ * not thread-safe against reads in flight. */
+gboolean mv_cgroup_set_root(const char *dir, GError **error);
+int mv_cgroup_root_fd(void);
+gboolean mv_cgroup_root_open_once(const char *dir, int *fd_out, GError **error);
 
 /* "<pid>/<name>" (or "<pid>" when @name is NULL) relative to the /proc
  * root, in @buf: FALSE when it does not fit. */
@@ -296,6 +315,10 @@ typedef struct {
 
 /* MemTotal is required; other lines may be missing on older kernels. */
 gboolean mv_meminfo_parse(const char *text, gsize len, MvMeminfo *out, GError **error);
+
+/* Reads "meminfo" under the /proc root and parses it: the one read of
+ * meminfo (system/, cgroup/, the cgroup model). */
+gboolean mv_meminfo_read(MvMeminfo *out, GError **error);
 
 /* ---- /proc/zoneinfo ---------------------------------------------------- */
 

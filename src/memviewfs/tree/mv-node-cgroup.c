@@ -4,7 +4,6 @@
  * and v2; and <pid>/cgroup, the path of a process's memory cgroup. A value
  * the kernel does not expose is ENOENT, never a made-up number. */
 #include <math.h>
-#include <stddef.h>
 #include <string.h>
 
 #include "model/mv-model-cgroup.h"
@@ -16,19 +15,13 @@ load_caller_cgroup(const MvContext *ctx, GError **error)
 {
   g_autoptr(MvCgroup) cgroup = mv_cgroup_new();
 
-  if (!mv_cgroup_read(cgroup, "", ctx->caller_pid, error))
+  if (!mv_cgroup_read(cgroup, ctx->caller_pid, error))
     return NULL;
   return g_steal_pointer(&cgroup);
 }
 
-/* @node->arg is the field's index in MV_CGROUP_FIELDS; its value is at
- * the same index among the guint64 members after `location`. */
-static const gsize cgroup_value_offsets[] = {
-#define MV_CGROUP_X(member, name, description) offsetof(MvCgroup, member),
-  MV_CGROUP_FIELDS(MV_CGROUP_X)
-#undef MV_CGROUP_X
-};
-
+/* @node->arg is the field's index in MV_CGROUP_FIELDS (its present bit
+ * and, through mv_cgroup_value(), its member). */
 static gboolean
 render_cgroup_value(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
@@ -42,14 +35,12 @@ render_cgroup_value(const MvContext *ctx, const MvNode *node, GString *out, GErr
   if (node->arg == MV_CGROUP_FIELD_limit && cgroup->limit_is_max) {
     /* no limit: the cgroup can have what the machine has (MemTotal), a
      * number for shell arithmetic; limit_raw says "max" */
-    g_autoptr(GString) text = g_string_sized_new(4096);
     MvMeminfo meminfo;
-    if (!mv_read_file_at(mv_proc_root_fd(), "meminfo", text, error) ||
-        !mv_meminfo_parse(text->str, text->len, &meminfo, error))
+    if (!mv_meminfo_read(&meminfo, error))
       return FALSE;
     mv_render_value(out, meminfo.mem_total);
   } else {
-    mv_render_value(out, G_STRUCT_MEMBER(guint64, cgroup, cgroup_value_offsets[node->arg]));
+    mv_render_value(out, mv_cgroup_value(cgroup, (int) node->arg));
   }
   return TRUE;
 }
@@ -235,8 +226,7 @@ append_cgroup_cell(GString *out, const MvCgroup *cg, int field)
   else if (field == MV_CGROUP_FIELD_limit && cg->limit_is_max)
     g_string_append_printf(out, " %14s", "max");
   else
-    g_string_append_printf(out, " %14" G_GUINT64_FORMAT,
-                           G_STRUCT_MEMBER(guint64, cg, cgroup_value_offsets[field]));
+    g_string_append_printf(out, " %14" G_GUINT64_FORMAT, mv_cgroup_value(cg, field));
 }
 
 /* The root's cgroups: one row per memory cgroup of the host (of the
@@ -244,7 +234,7 @@ append_cgroup_cell(GString *out, const MvCgroup *cg, int field)
 gboolean
 mv_render_cgroups(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  g_autoptr(GPtrArray) cgroups = mv_cgroup_read_all("", error);
+  g_autoptr(GPtrArray) cgroups = mv_cgroup_read_all(error);
 
   if (cgroups == NULL)
     return FALSE;
@@ -274,7 +264,7 @@ mv_render_pid_cgroup(const MvContext *ctx, const MvNode *node, GString *out, GEr
 {
   g_auto(MvCgroupLocation) location = { 0 };
 
-  if (!mv_cgroup_locate("", ctx->pid, &location, error))
+  if (!mv_cgroup_locate(ctx->pid, &location, error))
     return FALSE;
   g_string_append_printf(out, "%s\n", location.cgroup_path);
   return TRUE;
@@ -318,7 +308,7 @@ mv_metrics_append_cgroups(GString *out, guint *cgroups, guint *read_errors)
 
   for (int i = 0; i < MV_CGROUP_N_FIELDS; i++)
     samples.samples[i] = g_string_new(NULL);
-  if (!mv_cgroup_foreach("", add_cgroup_samples, &samples, NULL))
+  if (!mv_cgroup_foreach(add_cgroup_samples, &samples, NULL))
     ++*read_errors;
   *cgroups += samples.count;
 #define MV_CGROUP_X(member, name, description)                                               \

@@ -521,7 +521,7 @@ render_prom(const MvContext *ctx, const MvNode *node, GString *out, GError **err
   if (granted)
     scan_ctx.reader_slot = NULL; /* read every process as the daemon */
   rows = mv_scan_processes(&scan_ctx, MV_SCAN_SMAPS, error);
-  if (rows == NULL || !mv_system_read(system, mv_proc_root_path(), error))
+  if (rows == NULL || !mv_system_read(system, error))
     return FALSE;
   append_aggregates(out, rows, &stats);
   if (metrics_per_pid)

@@ -8,23 +8,12 @@
 #include "model/mv-model-system.h"
 #include "mv-tree.h"
 
-static gboolean
-load_free(MvFree *free_values, GError **error)
-{
-  g_autoptr(GString) text = g_string_sized_new(4096);
-  MvMeminfo meminfo;
-
-  return mv_read_file_at(mv_proc_root_fd(), "meminfo", text, error) &&
-         mv_meminfo_parse(text->str, text->len, &meminfo, error) &&
-         mv_free_from_meminfo(&meminfo, free_values, error);
-}
-
 static MvSystem *
 load_system(GError **error)
 {
   g_autofree MvSystem *system = g_new0(MvSystem, 1);
 
-  if (!mv_system_read(system, mv_proc_root_path(), error))
+  if (!mv_system_read(system, error))
     return NULL;
   return g_steal_pointer(&system);
 }
@@ -34,7 +23,7 @@ render_free_value(const MvContext *ctx, const MvNode *node, GString *out, GError
 {
   MvFree free_values;
 
-  if (!load_free(&free_values, error))
+  if (!mv_free_read(&free_values, error))
     return FALSE;
   mv_render_value(out, G_STRUCT_MEMBER(guint64, &free_values, node->arg));
   return TRUE;
@@ -46,7 +35,7 @@ render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **
 {
   MvFree f;
 
-  if (!load_free(&f, error))
+  if (!mv_free_read(&f, error))
     return FALSE;
   g_string_append_printf(out, "%-7s %15s %15s %15s %15s %15s %15s %15s\n", "", "total", "used",
                          "free", "shared", "buffers", "cache", "available");
@@ -123,19 +112,20 @@ render_watermarks(const MvContext *ctx, const MvNode *node, GString *out, GError
 }
 
 /* PSI of the whole machine (Linux >= 4.20 with CONFIG_PSI, and psi=1 where
- * the kernel defaults it off): listed only where the kernel has it. */
-#define PROC_PRESSURE_MEMORY "/proc/pressure/memory"
+ * the kernel defaults it off): listed only where the kernel has it.
+ * Relative to the /proc root. */
+#define PROC_PRESSURE_MEMORY "pressure/memory"
 
 static gboolean
 pressure_present(void)
 {
-  return access(PROC_PRESSURE_MEMORY, R_OK) == 0;
+  return faccessat(mv_proc_root_fd(), PROC_PRESSURE_MEMORY, R_OK, 0) == 0;
 }
 
 static gboolean
 render_pressure(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
-  return mv_read_file(PROC_PRESSURE_MEMORY, out, error);
+  return mv_read_file_at(mv_proc_root_fd(), PROC_PRESSURE_MEMORY, out, error);
 }
 
 /* `name value` per reclaim counter of /proc/vmstat (bytes; oom_kill a
