@@ -54,6 +54,18 @@ print("static const uint8_t sa_class_pages_table[SA_NUM_CLASSES] = { 0,")
 for i in range(0, len(pages), 16):
     print("    " + " ".join("%d," % x for x in pages[i:i+16]))
 print("};")
+# The free fast path checks a pointer with this table alone (no span
+# descriptor): one entry per class, so one address computation for the three.
+limits = [(np_ * PAGE // s) * s for s, np_ in zip(sizes, pages)]
+divs = [(2 ** 32 - 1) // s + 1 for s in sizes]
+print("/* Per class, for free(): size; limit = objects per span * size (offsets in a")
+print(" * span below it hold objects); div: (off * div) >> 32 == off / size for every")
+print(" * off < limit. */")
+print("struct sa_class_check { uint32_t size, limit, div, unused; };")
+print("static const struct sa_class_check sa_class_check_table[SA_NUM_CLASSES] = { { 0, 0, 0, 0 },")
+for s_, l_, d_ in zip(sizes, limits, divs):
+    print("    { %d, %d, %du, 0 }," % (s_, l_, d_))
+print("};")
 def cls(n):
     for i, s in enumerate(sizes):
         if s >= n:

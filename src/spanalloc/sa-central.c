@@ -35,6 +35,18 @@ static void sa_span_list_remove(struct sa_span **head, struct sa_span *s)
 	s->list = SA_LIST_NONE;
 }
 
+/* Sets the per-page class entries of small span s (cls 0 clears them).
+ * Page by page: a span may cross from one arena into the next. */
+static void sa_span_set_psmall(struct sa_span *s, uint32_t cls)
+{
+	for (uint32_t i = 0; i < s->npages; i++) {
+		uintptr_t a = s->base + ((uintptr_t)i << SA_PAGE_SHIFT);
+		uint16_t v = cls ? (uint16_t)(cls | (i << 8)) : 0;
+		__atomic_store_n(&sa_arena_of(a)->psmall[(a >> SA_PAGE_SHIFT) & (SA_ARENA_PAGES - 1)], v,
+				 __ATOMIC_RELEASE);
+	}
+}
+
 static struct sa_span *sa_span_new_small(uint32_t shard, uint32_t cls)
 {
 	struct sa_span *s = sa_heap_alloc(sa_class_pages_table[cls], 0, SA_SPAN_SMALL);
@@ -50,6 +62,8 @@ static struct sa_span *sa_span_new_small(uint32_t shard, uint32_t cls)
 	s->shard = (uint8_t)shard;
 	/* cls last: a non-zero cls is what the free fast path trusts */
 	__atomic_store_n(&s->cls, (uint8_t)cls, __ATOMIC_RELEASE);
+	/* and the page entries after it: they are what free() reads */
+	sa_span_set_psmall(s, cls);
 	return s;
 }
 
@@ -138,6 +152,7 @@ void *sa_central_flush(uint32_t cls, void *head, uint32_t n)
 		struct sa_span *s = release;
 		release = s->next;
 		s->next = NULL;
+		sa_span_set_psmall(s, 0);
 		__atomic_store_n(&s->cls, 0, __ATOMIC_RELAXED);
 		sa_heap_free(s);
 	}
@@ -167,6 +182,7 @@ void sa_central_release_empty(void)
 			struct sa_span *s = release;
 			release = s->next;
 			s->next = NULL;
+			sa_span_set_psmall(s, 0);
 			__atomic_store_n(&s->cls, 0, __ATOMIC_RELAXED);
 			sa_heap_free(s);
 		}

@@ -95,8 +95,18 @@ _Static_assert(sizeof(struct sa_span) == 64, "one cache line per span descriptor
 #define SA_PG_REL_DONTNEED 2u /* released with MADV_DONTNEED */
 #define SA_PG_REL_MASK 3u
 #define SA_PG_ZERO 4u         /* known to read as zero (fresh or DONTNEED) */
+/* Per page of a small-object span: its size class (low byte; 0 = not a
+ * small-object page) and the page's index in the span (high byte). free()
+ * checks and caches an object with this entry and the class tables alone:
+ * the span descriptor was the fast path's most frequent cache miss (one
+ * more dependent load, 64 bytes per span; these entries are 2 bytes per
+ * page). Set after the span's fields, cleared before it goes back to the
+ * page heap (sa-central.c). */
+#define SA_PSMALL_CLASS(v) ((uint32_t)(v) & 0xffu)
+#define SA_PSMALL_INDEX(v) ((uint32_t)(v) >> 8)
 struct sa_arena {
 	struct sa_span *spans[SA_ARENA_PAGES];
+	uint16_t psmall[SA_ARENA_PAGES];
 	uint8_t pstate[SA_ARENA_PAGES];
 };
 
@@ -222,6 +232,10 @@ SA_HIDDEN void sa_debug_check(void *o, uint32_t size);
 SA_HIDDEN void *sa_malloc_slow(uint32_t cls);
 SA_HIDDEN void sa_free_slow(void *p, uint32_t cls);
 SA_HIDDEN void sa_free_nonsmall(void *p, struct sa_span *s);
+/* Aborts: p is not an object of its small span, or is already free. Not
+ * declared noreturn, so the free fast path reaches it by a jump (a call
+ * would make it set up a stack frame on every free). */
+SA_HIDDEN __attribute__((cold)) void sa_free_reject(const void *p);
 SA_HIDDEN void *sa_malloc_large(size_t n, size_t align, bool zero);
 SA_HIDDEN void sa_tc_flush_all(struct sa_tcache *tc);
 
@@ -258,18 +272,27 @@ static inline void sa_free_inline(void *p)
 	if (unlikely(!p))
 		return;
 	uintptr_t a = (uintptr_t)p;
-	struct sa_span *s = sa_span_of(a);
-	if (unlikely(!s || s->cls == 0)) {
-		sa_free_nonsmall(p, s);
+	struct sa_arena *ar = sa_arena_of(a);
+	if (unlikely(!ar)) {
+		sa_free_nonsmall(p, NULL);
 		return;
 	}
-	uint64_t off = a - s->base;
-	if (unlikely(off >= s->limit ||
-		     ((off * s->div_mul) >> 32) * s->elem_size != off))
-		sa_die("free(): invalid pointer", p);
-	if (unlikely(sa_link_is_free(p)))
-		sa_die("free(): double free detected", p);
-	uint32_t cls = s->cls;
+	size_t pg = (a >> SA_PAGE_SHIFT) & (SA_ARENA_PAGES - 1);
+	uint32_t info = ar->psmall[pg];
+	uint32_t cls = SA_PSMALL_CLASS(info);
+	if (unlikely(cls == 0)) {
+		sa_free_nonsmall(p, ar->spans[pg]);
+		return;
+	}
+	/* offset from the span's first byte; objects sit at multiples of the
+	 * class size below the class's limit */
+	uint64_t off = (a & (SA_PAGE_SIZE - 1)) + ((uint64_t)SA_PSMALL_INDEX(info) << SA_PAGE_SHIFT);
+	const struct sa_class_check *cc = &sa_class_check_table[cls];
+	if (unlikely(off >= cc->limit || ((off * cc->div) >> 32) * cc->size != off ||
+		     sa_link_is_free(p))) {
+		sa_free_reject(p);
+		return;
+	}
 	struct sa_bin *b = &sa_tc.bins[cls];
 	if (unlikely(b->count >= b->max)) {
 		sa_free_slow(p, cls);

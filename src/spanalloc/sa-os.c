@@ -188,6 +188,15 @@ void sa_die_link(const void *obj)
 	sa_die_object("malloc(): corrupted free list (a write to a freed object)", obj, -1);
 }
 
+void sa_free_reject(const void *p)
+{
+	struct sa_span *s = sa_span_of((uintptr_t)p);
+	uint64_t off = (uintptr_t)p - s->base;
+	if (off < s->limit && ((off * s->div_mul) >> 32) * s->elem_size == off && sa_link_is_free(p))
+		sa_die("free(): double free detected", p);
+	sa_die("free(): invalid pointer", p);
+}
+
 /* Words 0 and 1 are the encoded link and tag (checked by sa_link_next). */
 void sa_debug_fill(void *o, uint32_t size)
 {
