@@ -118,10 +118,9 @@ void *sa_central_flush(uint32_t cls, void *head, uint32_t n)
 {
 	struct sa_span *release = NULL;
 	struct sa_central *c = NULL;
-	for (uint32_t i = 0; i < n && head; i++) {
-		void *o = head;
-		head = sa_link_next(o);
-		struct sa_span *s = sa_span_of((uintptr_t)o);
+	while (n && head) {
+		void *first = head, *last;
+		struct sa_span *s = sa_span_of((uintptr_t)first);
 		struct sa_central *sc = &sa_centrals[s->shard][cls];
 		if (sc != c) {
 			if (c)
@@ -129,16 +128,34 @@ void *sa_central_flush(uint32_t cls, void *head, uint32_t n)
 			c = sc;
 			sa_lock(&c->lock);
 		}
+		/* The run of objects that follow in the same span goes onto its
+		 * list as linked (each link decoded once, to walk it): only the
+		 * run's last object is relinked, to the span's list. */
 		if (unlikely(sa_debug))
-			sa_debug_fill(o, s->elem_size);
-		sa_link_set(o, s->freelist);
-		s->freelist = o;
+			sa_debug_fill(first, s->elem_size);
+		head = sa_link_next(first);
+		last = first;
+		uint32_t k = 1;
+		if (k < n && head && (uintptr_t)head - s->base < s->limit) {
+			const uintptr_t base = s->base;
+			const uint32_t limit = s->limit;
+			do {
+				last = head;
+				if (unlikely(sa_debug))
+					sa_debug_fill(last, s->elem_size);
+				head = sa_link_next(last);
+				k++;
+			} while (k < n && head && (uintptr_t)head - base < limit);
+		}
+		n -= k;
+		sa_link_set(last, s->freelist);
+		s->freelist = first;
 		if (s->nalloc == s->nobjs) {
 			sa_span_list_remove(&c->full, s);
 			sa_span_list_push(&c->partial, s, SA_LIST_PARTIAL);
 		}
-		s->nalloc--;
-		c->out--;
+		s->nalloc = (uint16_t)(s->nalloc - k);
+		c->out -= k;
 		if (s->nalloc == 0 && (c->partial != s || s->next)) {
 			sa_span_list_remove(&c->partial, s);
 			c->nspans--;
