@@ -75,6 +75,18 @@ static void test_div_magic(void **state)
 	}
 }
 
+/* The table free() checks pointers with agrees with the span layout. */
+static void test_check_table(void **state)
+{
+	(void)state;
+	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
+		const struct sa_class_check *cc = &sa_class_check_table[c];
+		assert_int_equal(cc->size, sa_class_size_table[c]);
+		assert_int_equal(cc->limit, sa_class_objs(c) * sa_class_size_table[c]);
+		assert_int_equal(cc->div, sa_class_div_mul(sa_class_size_table[c]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -82,6 +94,7 @@ int main(void)
 		cmocka_unit_test(test_lookup_smallest_and_waste),
 		cmocka_unit_test(test_span_tail_waste),
 		cmocka_unit_test(test_div_magic),
+		cmocka_unit_test(test_check_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
