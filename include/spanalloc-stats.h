@@ -88,6 +88,16 @@
 extern "C" {
 #endif
 
+/* Bytes; objects larger than this are their own spans ("large"). */
+#define SA_MAX_SMALL_SIZE 32768u
+/* Bytes of one page-heap page. */
+#define SA_PAGE_SIZE 8192u
+
+enum sa_release_mode {
+	SA_RELEASE_FREE = 1,     /* madvise(MADV_FREE): lazy, stays in RSS as LazyFree */
+	SA_RELEASE_DONTNEED = 2, /* madvise(MADV_DONTNEED): RSS drops at once */
+};
+
 #define SA_STATS_MEMFD_NAME "spanalloc-stats"
 #define SA_STATS_MAGIC 0x5350414e53544154ULL /* "SPANSTAT" */
 /* Version 2 (this header) adds the arena table and page-state map, the

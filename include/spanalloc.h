@@ -62,15 +62,8 @@
 extern "C" {
 #endif
 
-/* Bytes; objects larger than this are their own spans ("large"). */
-#define SA_MAX_SMALL_SIZE 32768u
-/* Bytes of one page-heap page. */
-#define SA_PAGE_SIZE 8192u
-
-enum sa_release_mode {
-	SA_RELEASE_FREE = 1,     /* madvise(MADV_FREE): lazy, stays in RSS as LazyFree */
-	SA_RELEASE_DONTNEED = 2, /* madvise(MADV_DONTNEED): RSS drops at once */
-};
+/* SA_MAX_SMALL_SIZE, SA_PAGE_SIZE and enum sa_release_mode are in
+ * spanalloc-stats.h: the statistics describe them too. */
 
 void *sa_malloc(size_t size);
 void sa_free(void *p);

@@ -1,7 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* The sa_* API (static and shared library) and the implementation of the
  * C allocation functions shared with the malloc overrides in sa-preload.c. */
-#include "sa-internal.h"
+#include "spanalloc.h"
+#include "sa-os.h"
+#include "sa-options.h"
+#include "sa-span.h"
+#include "sa-sizeclass.h"
+#include "sa-heap.h"
+#include "sa-central.h"
+#include "sa-tcache-state.h"
+#include "sa-stats.h"
+#include "sa-publish.h"
+#include "sa-init.h"
+#include "sa-large.h"
+#include "sa-tcache.h"
+#include "sa-api.h"
 #include <errno.h>
 #include <string.h>
 

@@ -23,7 +23,12 @@
  * start it again, and the credential calls the same way (sa-preload.c).
  * SPANALLOC_BACKGROUND=0 disables the thread altogether.
  */
-#include "sa-internal.h"
+#include "sa-background.h"
+#include "spanalloc-stats.h"
+#include "sa-os.h"
+#include "sa-options.h"
+#include "sa-heap.h"
+#include "sa-publish.h"
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,7 +42,6 @@
 
 int sa_bg_running;
 uint64_t sa_bg_wakeups;
-int sa_bg_disabled; /* SPANALLOC_BACKGROUND=0, read at init */
 static int sa_bg_starting; /* 0 idle, 1 a start is in progress or done */
 static pthread_t sa_bg_thread;
 static pid_t sa_bg_tid; /* the thread's kernel id, for sa_bg_wait_gone() */

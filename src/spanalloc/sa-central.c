@@ -7,7 +7,14 @@
  * An empty span is returned to the page heap, except the last partial one
  * of its class (kept to avoid page-heap ping-pong; sa_scavenge() returns it).
  */
-#include "sa-internal.h"
+#include "sa-central.h"
+#include "spanalloc-stats.h"
+#include "sa-os.h"
+#include "sa-options.h"
+#include "sa-span.h"
+#include "sa-sizeclass.h"
+#include "sa-freelist.h"
+#include "sa-heap.h"
 
 struct sa_central sa_centrals[SA_SHARDS][SA_NUM_CLASSES];
 uint64_t sa_dead_nmalloc[SA_NUM_CLASSES];

@@ -17,7 +17,12 @@
  * remembers how it was released (SA_PG_REL_*), so heap_released is exact per
  * mode and a released page that is reused moves back to in-use.
  */
-#include "sa-internal.h"
+#include "sa-heap.h"
+#include "spanalloc-stats.h"
+#include "sa-os.h"
+#include "sa-options.h"
+#include "sa-span.h"
+#include "sa-meta.h"
 #include <string.h>
 #include <sys/mman.h>
 

@@ -2,7 +2,10 @@
 /* Metadata pools: span descriptors and arena page maps come from the
  * allocator's own mmap'd memory (never malloc), so it can bootstrap under
  * LD_PRELOAD before libc is initialised. */
-#include "sa-internal.h"
+#include "sa-meta.h"
+#include "spanalloc-stats.h"
+#include "sa-os.h"
+#include "sa-span.h"
 #include <string.h>
 
 #define SA_META_CHUNK ((size_t)64 << 10) /* bytes per span-descriptor pool chunk */

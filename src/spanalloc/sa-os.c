@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* OS boundary: mmap reservations, madvise release, clocks, lock back-off and
  * the fatal-error path (write(2) + abort(), never allocating). */
-#include "sa-internal.h"
+#include "sa-os.h"
+#include "spanalloc-stats.h"
+#include "sa-span.h"
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <errno.h>
@@ -186,15 +188,6 @@ static __attribute__((noreturn)) void sa_die_object(const char *what, const void
 void sa_die_link(const void *obj)
 {
 	sa_die_object("malloc(): corrupted free list (a write to a freed object)", obj, -1);
-}
-
-void sa_free_reject(const void *p)
-{
-	struct sa_span *s = sa_span_of((uintptr_t)p);
-	uint64_t off = (uintptr_t)p - s->base;
-	if (off < s->limit && ((off * s->div_mul) >> 32) * s->elem_size == off && sa_link_is_free(p))
-		sa_die("free(): double free detected", p);
-	sa_die("free(): invalid pointer", p);
 }
 
 /* Words 0 and 1 are the encoded link and tag (checked by sa_link_next). */

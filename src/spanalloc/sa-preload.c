@@ -4,7 +4,11 @@
  * nothing here calls the allocator it replaces. Also unshare() and setns(),
  * which must run without the background thread, and the credential calls
  * (setuid() and kin), which must not find it holding other credentials. */
-#include "sa-internal.h"
+#include "spanalloc.h"
+#include "sa-background.h"
+#include "sa-init.h"
+#include "sa-tcache.h"
+#include "sa-api.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>

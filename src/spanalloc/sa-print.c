@@ -5,7 +5,8 @@
  * up in every printer. The fd printers use fixed buffers and write(2): no
  * stdio, no malloc.
  */
-#include "sa-internal.h"
+#include "sa-base.h"
+#include "spanalloc-stats.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

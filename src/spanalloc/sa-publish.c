@@ -12,7 +12,11 @@
  * thread (sa-background.c) publishes everything whenever the ladder differs
  * from the one published with the last tables.
  */
-#include "sa-internal.h"
+#include "sa-publish.h"
+#include "spanalloc-stats.h"
+#include "sa-os.h"
+#include "sa-heap.h"
+#include "sa-stats.h"
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>

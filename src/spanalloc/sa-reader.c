@@ -4,7 +4,9 @@
  * (protocol in include/spanalloc-stats.h). No malloc: fixed buffers only, so
  * the reader also works inside a process that runs spanalloc itself.
  */
-#include "sa-internal.h"
+#include "sa-base.h"
+#include "sa-reader.h"
+#include "spanalloc-stats.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>

@@ -8,7 +8,17 @@
  * - objects sitting in thread caches - objects orphaned at fork;
  * mallocs = per-thread counters (+ exited threads); frees = mallocs - live.
  */
-#include "sa-internal.h"
+#include "sa-stats.h"
+#include "spanalloc-stats.h"
+#include "sa-os.h"
+#include "sa-options.h"
+#include "sa-span.h"
+#include "sa-sizeclass.h"
+#include "sa-meta.h"
+#include "sa-heap.h"
+#include "sa-central.h"
+#include "sa-tcache-state.h"
+#include "sa-background-state.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>

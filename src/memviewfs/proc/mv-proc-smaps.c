@@ -206,6 +206,7 @@ mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data, gsiz
 {
   g_autoptr(GString) pending = g_string_sized_new(2 * MV_SMAPS_CHUNK);
   StreamState state = { func, user_data, FALSE };
+  MvReadAhead *ahead = NULL;
   gboolean ok = TRUE;
   int fd;
 
@@ -222,7 +223,10 @@ mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data, gsiz
     ssize_t n;
 
     g_string_set_size(pending, old_len + MV_SMAPS_CHUNK);
-    n = read(fd, pending->str + old_len, MV_SMAPS_CHUNK);
+    if (ahead != NULL)
+      n = mv_read_ahead_next(ahead, pending->str + old_len, MV_SMAPS_CHUNK);
+    else
+      n = read(fd, pending->str + old_len, MV_SMAPS_CHUNK);
     g_string_set_size(pending, old_len + (gsize) MAX(n, 0));
     if (n < 0 && errno == EINTR)
       continue;
@@ -232,6 +236,11 @@ mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data, gsiz
       break;
     }
     *bytes_read += (gsize) n;
+    /* More than a chunk: a large address space. From here the kernel
+     * formats the next chunks on a second thread while this one parses
+     * (a small process's text is read in one or two reads: no thread). */
+    if (ahead == NULL && *bytes_read >= MV_SMAPS_CHUNK)
+      ahead = mv_read_ahead_start(fd, MV_SMAPS_CHUNK);
     if (n == 0) {
       /* the rest, including a block cut off at the end */
       ok = mv_smaps_parse(pending->str, pending->len, stream_entry, &state, error);
@@ -247,6 +256,7 @@ mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data, gsiz
         break;
     }
   }
+  mv_read_ahead_stop(ahead);
   close(fd);
   return ok;
 }

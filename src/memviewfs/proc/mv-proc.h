@@ -150,12 +150,28 @@ gboolean mv_smaps_parse(const char *text, gsize len, MvSmapsFunc func, gpointer 
 
 /* Reads and parses the smaps file at @path (relative: under the /proc
  * root) as a stream: chunk by chunk,
- * each chunk cut just before its last mapping header, so only one chunk
- * (64 KiB) and one mapping's block are held at a time whatever the size of
- * the address space. *@bytes_read: the length of the whole text. Line
- * numbers in errors count from the start of the chunk. */
+ * each chunk cut just before its last mapping header, so only a few chunks
+ * (64 KiB each) and one mapping's block are held at a time whatever the
+ * size of the address space. A text longer than one chunk is read on a
+ * second thread (MvReadAhead) while this one parses. *@bytes_read: the
+ * length of the whole text. Line numbers in errors count from the start of
+ * the chunk. */
 gboolean mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data,
                              gsize *bytes_read, GError **error);
+
+/* A file read ahead on a second thread, chunk after chunk, while the
+ * caller works on the chunk before: for /proc files whose read(2) is
+ * expensive (smaps: the kernel walks and formats every mapping). At most
+ * four chunks wait at a time. @fd stays the caller's (open it, with the
+ * reader's credentials: /proc checks access at open; close it after
+ * mv_read_ahead_stop). NULL when no thread can be started: read directly. */
+typedef struct MvReadAhead MvReadAhead;
+MvReadAhead *mv_read_ahead_start(int fd, gsize chunk_size);
+/* The next chunk into @buf (@size >= the chunk size), like read(2): its
+ * length, 0 at the end, -1 with errno set when the read failed. */
+gssize mv_read_ahead_next(MvReadAhead *ra, char *buf, gsize size);
+/* Stops the thread (waits for its read in progress) and frees @ra. */
+void mv_read_ahead_stop(MvReadAhead *ra);
 
 /* Parses the text of /proc/<pid>/smaps_rollup into @out. Empty text (a
  * process without an address space) fails with MV_ERRNO/ESRCH. */

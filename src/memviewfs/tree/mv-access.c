@@ -61,6 +61,20 @@ struct MvReader {
   guint64 cap_eff;    /* effective capabilities, in the reader's user namespace */
   gboolean foreign_userns;
   MvNamespaceId userns;
+  /* The reader's credentials are the daemon's own (same fsuid, fsgid,
+   * groups, effective capabilities and user namespace): the kernel answers
+   * it exactly as it answers the daemon, so nothing needs deciding or
+   * switching (root reading with a root daemon, the common case). */
+  gboolean same_as_daemon;
+  /* The last decision (mv_reader_decide_full), for the next request step
+   * about the same process: a lookup, then a stat or an open, each ask.
+   * Shared by the scan's threads, hence the lock. */
+  GMutex decision_lock;
+  gboolean decision_valid;
+  pid_t decision_pid;
+  MvAccess decision_access;
+  gboolean decision_pid_is_process;
+  MvReadAs decision_as;
 };
 
 /* The daemon's credentials as every thread starts with them. */
@@ -202,6 +216,38 @@ failed:
   }
 }
 
+static int
+compare_gid(const void *a, const void *b)
+{
+  gid_t x = *(const gid_t *) a, y = *(const gid_t *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* Are @reader's credentials the daemon's own? Groups compare as sets
+ * (status lists them sorted, getgroups in any order). Only with
+ * CAP_SYS_PTRACE: without it the daemon's own process is one the kernel
+ * may refuse to a reader with the daemon's credentials (it never refuses
+ * the daemon itself), and the rule must decide that one. */
+static gboolean
+reader_is_daemon(const MvReader *reader)
+{
+  const MvDaemonCreds *d = daemon_creds();
+  g_autofree gid_t *mine = NULL;
+  g_autofree gid_t *theirs = NULL;
+
+  if (reader->foreign_userns || reader->tid <= 0 || reader->fsuid != d->fsuid ||
+      reader->fsgid != d->fsgid || reader->cap_eff != d->cap_eff ||
+      reader->n_groups != (gsize) d->n_groups ||
+      (reader->cap_eff & MV_CAP_BIT(CAP_SYS_PTRACE)) == 0)
+    return FALSE;
+  mine = g_memdup2(d->groups, MAX(d->n_groups, 1) * sizeof(gid_t));
+  theirs = g_memdup2(reader->groups, MAX(reader->n_groups, 1) * sizeof(gid_t));
+  qsort(mine, d->n_groups, sizeof(gid_t), compare_gid);
+  qsort(theirs, reader->n_groups, sizeof(gid_t), compare_gid);
+  return memcmp(mine, theirs, reader->n_groups * sizeof(gid_t)) == 0;
+}
+
 MvReader *
 mv_reader_new(const MvContext *ctx, GError **error)
 {
@@ -210,6 +256,7 @@ mv_reader_new(const MvContext *ctx, GError **error)
   g_autoptr(GError) local_error = NULL;
   MvStatus status;
 
+  g_mutex_init(&reader->decision_lock);
   reader->fsuid = reader->euid = ctx->caller_uid;
   reader->fsgid = ctx->caller_gid;
   if (ctx->caller_pid <= 0) {
@@ -255,6 +302,7 @@ mv_reader_new(const MvContext *ctx, GError **error)
   }
   reader->foreign_userns = !daemon_creds()->userns_known ||
                            !namespace_equal(&reader->userns, &daemon_creds()->userns);
+  reader->same_as_daemon = reader_is_daemon(reader);
   return g_steal_pointer(&reader);
 }
 
@@ -275,6 +323,7 @@ mv_reader_free(MvReader *reader)
 {
   if (reader == NULL)
     return;
+  g_mutex_clear(&reader->decision_lock);
   g_free(reader->groups);
   g_free(reader);
 }
@@ -458,9 +507,43 @@ mv_reader_decide(const MvReader *reader, pid_t pid, MvAccess access, MvReadAs *a
   return mv_reader_decide_full(reader, pid, FALSE, access, as, error);
 }
 
+static gboolean decide(const MvReader *reader, pid_t pid, gboolean pid_is_process,
+                       MvAccess access, MvReadAs *as, GError **error);
+
 gboolean
 mv_reader_decide_full(const MvReader *reader, pid_t pid, gboolean pid_is_process,
                       MvAccess access, MvReadAs *as, GError **error)
+{
+  MvReader *cache = (MvReader *) reader; /* the cache only; credentials are not touched */
+  gboolean hit;
+
+  if (reader->same_as_daemon) {
+    *as = MV_READ_AS_DAEMON;
+    return TRUE;
+  }
+  g_mutex_lock(&cache->decision_lock);
+  hit = cache->decision_valid && cache->decision_pid == pid &&
+        cache->decision_access == access && cache->decision_pid_is_process == pid_is_process;
+  if (hit)
+    *as = cache->decision_as;
+  g_mutex_unlock(&cache->decision_lock);
+  if (hit)
+    return TRUE;
+  if (!decide(reader, pid, pid_is_process, access, as, error))
+    return FALSE; /* refusals are not kept: each is decided (and logged) anew */
+  g_mutex_lock(&cache->decision_lock);
+  cache->decision_valid = TRUE;
+  cache->decision_pid = pid;
+  cache->decision_access = access;
+  cache->decision_pid_is_process = pid_is_process;
+  cache->decision_as = *as;
+  g_mutex_unlock(&cache->decision_lock);
+  return TRUE;
+}
+
+static gboolean
+decide(const MvReader *reader, pid_t pid, gboolean pid_is_process, MvAccess access,
+       MvReadAs *as, GError **error)
 {
   MvProcMountOptions options = { MV_HIDEPID_OFF, FALSE, 0 };
   gboolean may_read_mm, has_mm, exempt;
@@ -545,12 +628,19 @@ mv_reader_enter(const MvReader *reader, pid_t pid, MvAccess access, MvReaderScop
   MvReadAs as = MV_READ_AS_READER;
 
   scope->switched = FALSE;
+  scope->kernel_decides = FALSE;
+  if (reader->same_as_daemon) {
+    /* the daemon's credentials are the reader's: no switch needed */
+    scope->kernel_decides = TRUE;
+    return TRUE;
+  }
   if (pid > 0 && !mv_reader_decide(reader, pid, access, &as, error))
     return FALSE;
   if (as == MV_READ_AS_READER) {
     if (!mv_reader_switch(reader, error))
       return FALSE;
     scope->switched = TRUE;
+    scope->kernel_decides = TRUE;
   }
   return TRUE;
 }
@@ -586,6 +676,7 @@ mv_tree_enter_as_reader(const MvContext *ctx, pid_t pid, MvAccess access, MvRead
   const MvReader *reader;
 
   scope->switched = FALSE;
+  scope->kernel_decides = FALSE;
   if (!mv_context_reader(ctx, &reader, error))
     return FALSE;
   if (reader == NULL)

@@ -52,7 +52,9 @@ void mv_reader_restore(void);
 /* mv_reader_decide() then mv_reader_switch() when the kernel decides;
  * @pid 0: no process (a /proc file outside <pid>/), always switched. */
 typedef struct {
-  gboolean switched;
+  gboolean switched;        /* this thread took the reader's credentials */
+  gboolean kernel_decides;  /* /proc is opened with the reader's credentials
+                             * (switched, or they are the daemon's own) */
 } MvReaderScope;
 gboolean mv_reader_enter(const MvReader *reader, pid_t pid, MvAccess access,
                          MvReaderScope *scope, GError **error);

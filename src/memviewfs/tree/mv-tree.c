@@ -135,7 +135,7 @@ mv_tree_render(const MvNode *node, const MvContext *ctx, GString *out, GError **
     return mv_set_errno(error, EISDIR, "%s is a directory", node->name);
   if (node->render == NULL)
     return mv_set_errno(error, EACCES, "%s is write-only", node->name);
-  MvReaderScope scope = { FALSE };
+  MvReaderScope scope = { FALSE, FALSE };
   gboolean ok;
 
   g_string_truncate(out, 0);
@@ -178,7 +178,7 @@ mv_tree_check_truncate(const MvNode *node, const MvContext *ctx, GError **error)
   mv_proc_pid_path(path, sizeof path, ctx->pid, node->proc_source);
   if (!mv_tree_enter_as_reader(ctx, ctx->pid, node->access, &scope, error))
     return FALSE;
-  if (!scope.switched) {
+  if (!scope.kernel_decides) {
     /* decided by the rule (the reader's own process, a reader in another
      * user namespace): the write permission the source's mode gives */
     struct stat st;

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* A large /proc file read on a second thread while the caller parses (see
+ * mv-proc.h). For smaps most of the cost is the kernel formatting the text
+ * inside read(2); with the reads on their own thread that work overlaps
+ * the caller's parsing of the chunk before. */
+#include "mv-proc.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Chunks read but not yet taken: the memory held is at most this many
+ * chunks, whatever the size of the file. */
+#define MV_READ_AHEAD_DEPTH 4
+
+typedef struct {
+  gsize len;
+  char data[];
+} Chunk;
+
+struct MvReadAhead {
+  int fd;
+  gsize chunk_size; /* bytes per read(2) */
+  GMutex lock;
+  GCond changed;    /* a chunk was queued or taken, or the reader stopped */
+  GQueue chunks;    /* of Chunk*, in file order */
+  gboolean at_end;  /* the reading thread has stopped: EOF, error or cancel */
+  int errnum;       /* errno of the failed read, 0 at EOF */
+  gboolean cancel;
+  GThread *thread;
+};
+
+static gpointer
+read_ahead_thread(gpointer data)
+{
+  MvReadAhead *ra = data;
+
+  for (;;) {
+    Chunk *chunk;
+    ssize_t n;
+
+    g_mutex_lock(&ra->lock);
+    while (!ra->cancel && ra->chunks.length >= MV_READ_AHEAD_DEPTH)
+      g_cond_wait(&ra->changed, &ra->lock);
+    if (ra->cancel) {
+      ra->at_end = TRUE;
+      g_cond_broadcast(&ra->changed);
+      g_mutex_unlock(&ra->lock);
+      break;
+    }
+    g_mutex_unlock(&ra->lock);
+
+    chunk = g_malloc(sizeof(Chunk) + ra->chunk_size);
+    do
+      n = read(ra->fd, chunk->data, ra->chunk_size);
+    while (n < 0 && errno == EINTR);
+
+    g_mutex_lock(&ra->lock);
+    if (n <= 0) {
+      ra->errnum = n < 0 ? errno : 0;
+      ra->at_end = TRUE;
+      g_free(chunk);
+    } else {
+      chunk->len = (gsize) n;
+      g_queue_push_tail(&ra->chunks, chunk);
+    }
+    g_cond_broadcast(&ra->changed);
+    g_mutex_unlock(&ra->lock);
+    if (n <= 0)
+      break;
+  }
+  return NULL;
+}
+
+MvReadAhead *
+mv_read_ahead_start(int fd, gsize chunk_size)
+{
+  MvReadAhead *ra = g_new0(MvReadAhead, 1);
+
+  ra->fd = fd;
+  ra->chunk_size = chunk_size;
+  g_mutex_init(&ra->lock);
+  g_cond_init(&ra->changed);
+  g_queue_init(&ra->chunks);
+  ra->thread = g_thread_try_new("mv-readahead", read_ahead_thread, ra, NULL);
+  if (ra->thread == NULL) {
+    /* no thread (resource limits): the caller reads on its own */
+    mv_read_ahead_stop(ra);
+    return NULL;
+  }
+  return ra;
+}
+
+gssize
+mv_read_ahead_next(MvReadAhead *ra, char *buf, gsize size)
+{
+  Chunk *chunk;
+  gsize len;
+
+  g_return_val_if_fail(size >= ra->chunk_size, -1);
+  g_mutex_lock(&ra->lock);
+  while (ra->chunks.length == 0 && !ra->at_end)
+    g_cond_wait(&ra->changed, &ra->lock);
+  chunk = g_queue_pop_head(&ra->chunks);
+  if (chunk == NULL) {
+    int errnum = ra->errnum;
+
+    g_mutex_unlock(&ra->lock);
+    if (errnum != 0) {
+      errno = errnum;
+      return -1;
+    }
+    return 0;
+  }
+  g_cond_broadcast(&ra->changed);
+  g_mutex_unlock(&ra->lock);
+  len = chunk->len;
+  memcpy(buf, chunk->data, len);
+  g_free(chunk);
+  return (gssize) len;
+}
+
+void
+mv_read_ahead_stop(MvReadAhead *ra)
+{
+  if (ra == NULL)
+    return;
+  if (ra->thread != NULL) {
+    g_mutex_lock(&ra->lock);
+    ra->cancel = TRUE;
+    g_cond_broadcast(&ra->changed);
+    g_mutex_unlock(&ra->lock);
+    g_thread_join(ra->thread);
+  }
+  g_queue_clear_full(&ra->chunks, g_free);
+  g_cond_clear(&ra->changed);
+  g_mutex_clear(&ra->lock);
+  g_free(ra);
+}
