@@ -55,7 +55,8 @@ static inline void sa_free_inline(void *p)
 	 * class size below the class's limit */
 	uint64_t off = (a & (SA_PAGE_SIZE - 1)) + ((uint64_t)SA_PSMALL_INDEX(info) << SA_PAGE_SHIFT);
 	const struct sa_class_check *cc = &sa_class_check_table[cls];
-	if (unlikely(off >= cc->limit || ((off * cc->div) >> 32) * cc->size != off ||
+	uint64_t q = off * cc->inv; /* off / size if size divides off (see the table) */
+	if (unlikely(((q >> cc->shift) | (q << (64 - cc->shift))) >= cc->nobjs ||
 		     sa_link_is_free(p))) {
 		sa_free_reject(p);
 		return;
