@@ -26,7 +26,7 @@
  * (default free); SPANALLOC_SCAVENGE_MS=<ms> sets the idle delay after which
  * a free page-heap run is released at the next page-heap operation (default
  * 1000 ms; 0 releases at once); SPANALLOC_TCACHE_BYTES=<bytes> caps the free
- * objects one thread's cache may hold (default 524288 = 512 KiB; 0 disables
+ * objects one thread's cache may hold (default 2097152 = 2 MiB; 0 disables
  * the thread caches: every malloc/free goes to the central lists);
  * SPANALLOC_BACKGROUND=0 disables the background thread that otherwise
  * publishes the statistics within ~100 ms and runs the scavenger on time

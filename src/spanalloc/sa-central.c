@@ -42,6 +42,18 @@ static void sa_span_list_remove(struct sa_span **head, struct sa_span *s)
 	s->list = SA_LIST_NONE;
 }
 
+/* Sets the per-page class entries of small span s (cls 0 clears them).
+ * Page by page: a span may cross from one arena into the next. */
+static void sa_span_set_psmall(struct sa_span *s, uint32_t cls)
+{
+	for (uint32_t i = 0; i < s->npages; i++) {
+		uintptr_t a = s->base + ((uintptr_t)i << SA_PAGE_SHIFT);
+		uint16_t v = cls ? (uint16_t)(cls | (i << 8)) : 0;
+		__atomic_store_n(&sa_arena_of(a)->psmall[(a >> SA_PAGE_SHIFT) & (SA_ARENA_PAGES - 1)], v,
+				 __ATOMIC_RELEASE);
+	}
+}
+
 static struct sa_span *sa_span_new_small(uint32_t shard, uint32_t cls)
 {
 	struct sa_span *s = sa_heap_alloc(sa_class_pages_table[cls], 0, SA_SPAN_SMALL);
@@ -57,6 +69,8 @@ static struct sa_span *sa_span_new_small(uint32_t shard, uint32_t cls)
 	s->shard = (uint8_t)shard;
 	/* cls last: a non-zero cls is what the free fast path trusts */
 	__atomic_store_n(&s->cls, (uint8_t)cls, __ATOMIC_RELEASE);
+	/* and the page entries after it: they are what free() reads */
+	sa_span_set_psmall(s, cls);
 	return s;
 }
 
@@ -111,10 +125,9 @@ void *sa_central_flush(uint32_t cls, void *head, uint32_t n)
 {
 	struct sa_span *release = NULL;
 	struct sa_central *c = NULL;
-	for (uint32_t i = 0; i < n && head; i++) {
-		void *o = head;
-		head = sa_link_next(o);
-		struct sa_span *s = sa_span_of((uintptr_t)o);
+	while (n && head) {
+		void *first = head, *last;
+		struct sa_span *s = sa_span_of((uintptr_t)first);
 		struct sa_central *sc = &sa_centrals[s->shard][cls];
 		if (sc != c) {
 			if (c)
@@ -122,16 +135,34 @@ void *sa_central_flush(uint32_t cls, void *head, uint32_t n)
 			c = sc;
 			sa_lock(&c->lock);
 		}
+		/* The run of objects that follow in the same span goes onto its
+		 * list as linked (each link decoded once, to walk it): only the
+		 * run's last object is relinked, to the span's list. */
 		if (unlikely(sa_debug))
-			sa_debug_fill(o, s->elem_size);
-		sa_link_set(o, s->freelist);
-		s->freelist = o;
+			sa_debug_fill(first, s->elem_size);
+		head = sa_link_next(first);
+		last = first;
+		uint32_t k = 1;
+		if (k < n && head && (uintptr_t)head - s->base < s->limit) {
+			const uintptr_t base = s->base;
+			const uint32_t limit = s->limit;
+			do {
+				last = head;
+				if (unlikely(sa_debug))
+					sa_debug_fill(last, s->elem_size);
+				head = sa_link_next(last);
+				k++;
+			} while (k < n && head && (uintptr_t)head - base < limit);
+		}
+		n -= k;
+		sa_link_set(last, s->freelist);
+		s->freelist = first;
 		if (s->nalloc == s->nobjs) {
 			sa_span_list_remove(&c->full, s);
 			sa_span_list_push(&c->partial, s, SA_LIST_PARTIAL);
 		}
-		s->nalloc--;
-		c->out--;
+		s->nalloc = (uint16_t)(s->nalloc - k);
+		c->out -= k;
 		if (s->nalloc == 0 && (c->partial != s || s->next)) {
 			sa_span_list_remove(&c->partial, s);
 			c->nspans--;
@@ -145,6 +176,7 @@ void *sa_central_flush(uint32_t cls, void *head, uint32_t n)
 		struct sa_span *s = release;
 		release = s->next;
 		s->next = NULL;
+		sa_span_set_psmall(s, 0);
 		__atomic_store_n(&s->cls, 0, __ATOMIC_RELAXED);
 		sa_heap_free(s);
 	}
@@ -174,6 +206,7 @@ void sa_central_release_empty(void)
 			struct sa_span *s = release;
 			release = s->next;
 			s->next = NULL;
+			sa_span_set_psmall(s, 0);
 			__atomic_store_n(&s->cls, 0, __ATOMIC_RELAXED);
 			sa_heap_free(s);
 		}

@@ -8,11 +8,21 @@
 #include "spanalloc-stats.h"
 #include "sa-os.h"
 #include "sa-span.h"
+#include "sa-freelist.h"
 #include "sa-heap.h"
 #include "sa-publish.h"
 #include "sa-init.h"
 #include <errno.h>
 #include <string.h>
+
+void sa_free_reject(const void *p)
+{
+	struct sa_span *s = sa_span_of((uintptr_t)p);
+	uint64_t off = (uintptr_t)p - s->base;
+	if (off < s->limit && ((off * s->div_mul) >> 32) * s->elem_size == off && sa_link_is_free(p))
+		sa_die("free(): double free detected", p);
+	sa_die("free(): invalid pointer", p);
+}
 
 void sa_free_nonsmall(void *p, struct sa_span *s)
 {

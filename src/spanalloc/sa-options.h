@@ -55,8 +55,13 @@ static inline uint64_t sa_option(enum sa_option_id id)
 }
 
 /* ---------- settings in effect (set by sa_options_init) ---------- */
-/* Default per-thread cache cap (bytes), SPANALLOC_TCACHE_BYTES overrides. */
-#define SA_TCACHE_CAP_DEFAULT ((uint64_t)512 << 10)
+/* Default per-thread cache cap (bytes), SPANALLOC_TCACHE_BYTES overrides.
+ * Above the sum of every class's two-batch limit (about 1.7 MiB): by default
+ * no class's limit is cut to let another grow. With 512 KiB the classes
+ * above 8 KiB (two batches of 2 objects: up to 128 KiB each) kept cutting
+ * each other's limits, flushing and refilling: a quarter of the
+ * instructions of the `mixed` benchmark (16 B..64 KiB). */
+#define SA_TCACHE_CAP_DEFAULT ((uint64_t)2 << 20)
 extern uint64_t sa_tcache_cap_bytes SA_HIDDEN;
 extern int sa_release_mode_cur SA_HIDDEN;   /* enum sa_release_mode */
 extern uint64_t sa_scavenge_delay_ms SA_HIDDEN;

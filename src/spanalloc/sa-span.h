@@ -56,8 +56,18 @@ _Static_assert(sizeof(struct sa_span) == 64, "one cache line per span descriptor
 #define SA_PG_REL_DONTNEED 2u /* released with MADV_DONTNEED */
 #define SA_PG_REL_MASK 3u
 #define SA_PG_ZERO 4u         /* known to read as zero (fresh or DONTNEED) */
+/* Per page of a small-object span: its size class (low byte; 0 = not a
+ * small-object page) and the page's index in the span (high byte). free()
+ * checks and caches an object with this entry and the class tables alone:
+ * the span descriptor was the fast path's most frequent cache miss (one
+ * more dependent load, 64 bytes per span; these entries are 2 bytes per
+ * page). Set after the span's fields, cleared before it goes back to the
+ * page heap (sa-central.c). */
+#define SA_PSMALL_CLASS(v) ((uint32_t)(v) & 0xffu)
+#define SA_PSMALL_INDEX(v) ((uint32_t)(v) >> 8)
 struct sa_arena {
 	struct sa_span *spans[SA_ARENA_PAGES];
+	uint16_t psmall[SA_ARENA_PAGES];
 	uint8_t pstate[SA_ARENA_PAGES];
 };
 

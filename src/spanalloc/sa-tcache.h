@@ -39,18 +39,28 @@ static inline void sa_free_inline(void *p)
 	if (unlikely(!p))
 		return;
 	uintptr_t a = (uintptr_t)p;
-	struct sa_span *s = sa_span_of(a);
-	if (unlikely(!s || s->cls == 0)) {
-		sa_free_nonsmall(p, s);
+	struct sa_arena *ar = sa_arena_of(a);
+	if (unlikely(!ar)) {
+		sa_free_nonsmall(p, NULL);
 		return;
 	}
-	uint64_t off = a - s->base;
-	if (unlikely(off >= s->limit ||
-		     ((off * s->div_mul) >> 32) * s->elem_size != off))
-		sa_die("free(): invalid pointer", p);
-	if (unlikely(sa_link_is_free(p)))
-		sa_die("free(): double free detected", p);
-	uint32_t cls = s->cls;
+	size_t pg = (a >> SA_PAGE_SHIFT) & (SA_ARENA_PAGES - 1);
+	uint32_t info = ar->psmall[pg];
+	uint32_t cls = SA_PSMALL_CLASS(info);
+	if (unlikely(cls == 0)) {
+		sa_free_nonsmall(p, ar->spans[pg]);
+		return;
+	}
+	/* offset from the span's first byte; objects sit at multiples of the
+	 * class size below the class's limit */
+	uint64_t off = (a & (SA_PAGE_SIZE - 1)) + ((uint64_t)SA_PSMALL_INDEX(info) << SA_PAGE_SHIFT);
+	const struct sa_class_check *cc = &sa_class_check_table[cls];
+	uint64_t q = off * cc->inv; /* off / size if size divides off (see the table) */
+	if (unlikely(((q >> cc->shift) | (q << (64 - cc->shift))) >= cc->nobjs ||
+		     sa_link_is_free(p))) {
+		sa_free_reject(p);
+		return;
+	}
 	struct sa_bin *b = &sa_tc.bins[cls];
 	if (unlikely(b->count >= b->max)) {
 		sa_free_slow(p, cls);

@@ -420,6 +420,94 @@ static void test_first_foreign_free_goes_home(void **state)
 	sa_free(neighbour);
 }
 
+/* ---- per-page class entries (what free() reads instead of the span) ---- */
+
+static uint64_t page_entries_wrong(void)
+{
+	uint64_t wrong = 0;
+	for (uint32_t sh = 0; sh < SA_SHARDS; sh++)
+		for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
+			struct sa_central *ce = &sa_centrals[sh][c];
+			sa_lock(&ce->lock);
+			for (int l = 0; l < 2; l++)
+				for (struct sa_span *s = l ? ce->full : ce->partial; s; s = s->next)
+					for (uint32_t i = 0; i < s->npages; i++) {
+						uintptr_t a = s->base + ((uintptr_t)i << SA_PAGE_SHIFT);
+						uint16_t v = sa_arena_of(a)->psmall[(a >> SA_PAGE_SHIFT) &
+										    (SA_ARENA_PAGES - 1)];
+						if (SA_PSMALL_CLASS(v) != c || SA_PSMALL_INDEX(v) != i)
+							wrong++;
+					}
+			sa_unlock(&ce->lock);
+		}
+	return wrong;
+}
+
+static uint16_t page_entry(uintptr_t a)
+{
+	return sa_arena_of(a)->psmall[(a >> SA_PAGE_SHIFT) & (SA_ARENA_PAGES - 1)];
+}
+
+static void *multi_page_obj;
+
+/* An address inside an object on the second page of a multi-page span. */
+static void do_free_inside_second_page(void)
+{
+	sa_free((char *)multi_page_obj + 16);
+}
+
+static void test_page_class_entries(void **state)
+{
+	(void)state;
+	static const size_t psizes[] = { 16, 100, 1408, 9000, 32768 };
+	enum { PER = 300 };
+	static void *v[5][PER];
+	for (size_t k = 0; k < 5; k++)
+		for (size_t i = 0; i < PER; i++)
+			assert_non_null(v[k][i] = sa_malloc(psizes[k]));
+	assert_int_equal(page_entries_wrong(), 0);
+	/* 9000 B objects (class 9216, 5-page spans): one whose offset in its
+	 * span is past the first page, freed and then aborted on an inside
+	 * pointer */
+	uint32_t c9 = sa_size_to_class(9000);
+	assert_true(sa_class_pages_table[c9] > 1);
+	void *second = NULL;
+	for (size_t i = 0; i < PER && !second; i++) {
+		const struct sa_span *s = sa_span_of((uintptr_t)v[3][i]);
+		if ((uintptr_t)v[3][i] - s->base >= SA_PAGE_SIZE) {
+			second = v[3][i];
+			uint16_t e = page_entry((uintptr_t)second);
+			assert_int_equal(SA_PSMALL_CLASS(e), c9);
+			assert_true(SA_PSMALL_INDEX(e) >= 1);
+		}
+	}
+	assert_non_null(second);
+	multi_page_obj = second;
+	expect_abort(do_free_inside_second_page, "free(): invalid pointer");
+	/* free everything: the emptied spans go back to the page heap with
+	 * their entries cleared (pages reused by a large object read 0) */
+	uintptr_t bases[PER];
+	for (size_t i = 0; i < PER; i++)
+		bases[i] = sa_span_of((uintptr_t)v[3][i])->base;
+	for (size_t k = 0; k < 5; k++)
+		for (size_t i = 0; i < PER; i++)
+			sa_free(v[k][i]);
+	sa_scavenge();
+	assert_int_equal(page_entries_wrong(), 0);
+	uint64_t cleared = 0, stale = 0;
+	for (size_t i = 0; i < PER; i++) {
+		const struct sa_span *s = sa_span_of(bases[i]);
+		if (s && s->cls)
+			continue; /* still (or again) a small span */
+		if (page_entry(bases[i]) == 0)
+			cleared++;
+		else
+			stale++;
+	}
+	assert_int_equal(stale, 0);
+	assert_true(cleared > 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--debug-uaf") == 0)
@@ -431,6 +519,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_corrupt_link_aborts),
 		cmocka_unit_test(test_debug_reports_uaf),
 		cmocka_unit_test(test_first_foreign_free_goes_home),
+		cmocka_unit_test(test_page_class_entries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
