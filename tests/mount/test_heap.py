@@ -61,11 +61,12 @@ class HeapTestCase(MountTestCase):
 class TestKernelView(HeapTestCase):
     def test_every_process_has_the_kernel_view(self):
         w = self.workload()
-        before = {n: self.mnt.value(w.pid, "heap", n) for n in ("reserved", "resident", "lazyfree", "swapped")}
+        kinds = ("reserved", "resident", "lazyfree", "swapped")
+        before = {n: self.mnt.value(w.pid, "heap", n) for n in kinds}
         self.assertEqual(before, smaps_heap_view(w.pid))
         w.do(f"anon {8 * MiB}")
         w.do(f"madv_free {4 * MiB}")
-        after = {n: self.mnt.value(w.pid, "heap", n) for n in ("reserved", "resident", "lazyfree", "swapped")}
+        after = {n: self.mnt.value(w.pid, "heap", n) for n in kinds}
         self.assertEqual(after, smaps_heap_view(w.pid))
         self.assertEqual(after["reserved"] - before["reserved"], 8 * MiB)
         self.assertEqual(after["resident"] - before["resident"], 8 * MiB)
@@ -94,8 +95,9 @@ class TestAllocatorView(HeapTestCase):
         w.do(f"mode {mode}")
         w.do(f"alloc {COUNT} {SIZE}")
         stats = w.stats()
-        self.assertEqual(self.mnt.read(f"{w.pid}/heap/allocator"), "spanalloc %d\n" %
-                         int(re.match(r"spanalloc (\d+)", self.mnt.read(f"{w.pid}/heap/allocator")).group(1)))
+        allocator = self.mnt.read(f"{w.pid}/heap/allocator")
+        self.assertEqual(allocator, "spanalloc %d\n" %
+                         int(re.match(r"spanalloc (\d+)", allocator).group(1)))
         self.assertLadderEquals(w.pid, stats)
         self.assertGreaterEqual(stats["heap_alloc"], COUNT * SIZE)
         rss_allocated = self.mnt.value(w.pid, "heap", "resident")
@@ -139,7 +141,8 @@ class TestAllocatorView(HeapTestCase):
             self.assertEqual(lazyfree, r["released_free"][0])
             with open(f"{self.mnt}/{w.pid}/retained_freed") as f:
                 self.assertEqual(int(f.read()), lazyfree)
-            self.assertLessEqual(abs(self.mnt.value(w.pid, "heap", "resident") - rss_allocated), 8 * PAGE)
+            self.assertLessEqual(abs(self.mnt.value(w.pid, "heap", "resident") - rss_allocated),
+                                 8 * PAGE)
             # Pressure: the kernel takes the lazily freed pages back.
             for s in spans:
                 if s["state"] == "released_free":
@@ -147,13 +150,15 @@ class TestAllocatorView(HeapTestCase):
             r = self.assertIdentity(w.pid)
             self.assertEqual(r["released_free"][0], 0, r)
             self.assertEqual(self.mnt.value(w.pid, "heap", "lazyfree"), 0)
-            self.assertLessEqual(self.mnt.value(w.pid, "heap", "resident"), rss_allocated - FREED_BYTES + 2 * 8192)
+            self.assertLessEqual(self.mnt.value(w.pid, "heap", "resident"),
+                                 rss_allocated - FREED_BYTES + 2 * 8192)
         else:
             self.assertEqual(r["released_dontneed"][1], stats["heap_released_dontneed"], r)
             self.assertGreaterEqual(r["released_dontneed"][1], FREED_BYTES - 2 * 8192, r)
             self.assertEqual(r["released_dontneed"][0], 0, r)
             self.assertEqual(lazyfree, 0)
-            self.assertLessEqual(self.mnt.value(w.pid, "heap", "resident"), rss_allocated - FREED_BYTES + 8 * PAGE)
+            self.assertLessEqual(self.mnt.value(w.pid, "heap", "resident"),
+                                 rss_allocated - FREED_BYTES + 8 * PAGE)
         states = {s["state"] for s in spans}
         self.assertIn("in_use", states)
         self.assertIn("released_" + mode, states)

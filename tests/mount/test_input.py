@@ -127,9 +127,10 @@ class TestHugetlb(InputTestCase):
         self.assertEqual(self.mnt.value(w.pid, "hugetlb"), 2 * huge)
         # in none of the 2x2, not in rss
         self.assertLessEqual(abs(self.mnt.value(w.pid, "rss") - before["rss"]), SLACK)
-        self.assertLessEqual(abs(self.mnt.value(w.pid, "anon_private") - before["anon_private"]), SLACK)
+        self.assertLessEqual(abs(self.mnt.value(w.pid, "anon_private") - before["anon_private"]),
+                             SLACK)
         self.assertEqual(int(self.mnt.summary(w.pid)["hugetlb"]), 2 * huge)
-        self.assertEqual(metric(self.mnt.read("metrics/memviewfs.prom"), "hugetlb_bytes", w.pid), 2 * huge)
+        self.assertEqual(metric(self.mnt.read(), "hugetlb_bytes", w.pid), 2 * huge)
         w.close()  # before the cleanup gives the huge pages back
 
 

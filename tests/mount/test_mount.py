@@ -148,7 +148,8 @@ class TestAgreesWithKernel(MountTestCase):
         checked = 0
         for pid in [w.pid] + [int(p) for p in os.listdir(self.mnt) if p.isdigit()][:50]:
             try:
-                parts = self.mnt.values(pid, "anon_private", "anon_shared", "file_private", "file_shared")
+                parts = self.mnt.values(pid, "anon_private", "anon_shared", "file_private",
+                                        "file_shared")
                 rss = self.mnt.value(pid, "rss")
             except (FileNotFoundError, PermissionError):
                 continue  # exited meanwhile, or protected from root too (an LSM)
@@ -230,7 +231,8 @@ class TestTree(MountTestCase):
         t.join()
         self.assertEqual(seen, [str(os.getpid())])
         # The shell's own builtin reads self: self is the shell.
-        out = subprocess.run(["sh", "-c", f"read c < {self.mnt}/self/comm; echo $c $$ $(cat {self.mnt}/self/comm)"],
+        comm = f"{self.mnt}/self/comm"
+        out = subprocess.run(["sh", "-c", f"read c < {comm}; echo $c $$ $(cat {comm})"],
                              capture_output=True, text=True, check=True).stdout.split()
         self.assertEqual(out[0], "sh")
         self.assertEqual(out[2], "cat")  # and cat's self is cat
@@ -414,7 +416,8 @@ class TestSystem(MountTestCase):
             ours = {name: self.mnt.value("system", name) for name in first}
             if free_bw() == first:
                 self.assertEqual(ours, first)
-                self.assertEqual(self.mnt.value("system", "buff_cache"), first["buffers"] + first["cache"])
+                self.assertEqual(self.mnt.value("system", "buff_cache"),
+                                 first["buffers"] + first["cache"])
                 return
         self.fail("memory never stood still for two runs of free(1)")
 
@@ -482,8 +485,8 @@ class TestCgroup(MountTestCase):
         with open(os.path.join(self.grandchild, "cgroup.procs"), "w") as f:
             f.write(str(w.pid))
         w.do(f"anon {32 * MiB}")
-        seen = read_inside(self.mnt, self.grandchild, ["path", "limit", "usage", "anon", "available",
-                                                  "reclaimable", "procs"])
+        seen = read_inside(self.mnt, self.grandchild, ["path", "limit", "usage", "anon",
+                                                       "available", "reclaimable", "procs"])
         self.assertTrue(seen["path"].strip().endswith(
             f"/memviewfs-test-{os.getpid()}/inner"), seen["path"])
         # The grandchild has no limit of its own: the child's is in effect.
@@ -600,12 +603,15 @@ class TestDaemon(unittest.TestCase):
             os.rmdir(d)
 
     def test_version_and_help(self):
-        out = subprocess.run([programs.memviewfs, "--version"], capture_output=True, text=True, check=True)
+        out = subprocess.run([programs.memviewfs, "--version"], capture_output=True, text=True,
+                             check=True)
         self.assertIn("memviewfs", out.stdout)
-        out = subprocess.run([programs.memviewfs, "--help"], capture_output=True, text=True, check=True)
+        out = subprocess.run([programs.memviewfs, "--help"], capture_output=True, text=True,
+                             check=True)
         self.assertIn("MOUNTPOINT", out.stdout)
         self.assertIn("allow_other", out.stdout + out.stderr)
-        bad = subprocess.run([programs.memviewfs, "-o", "no_such_option", "/tmp"], capture_output=True)
+        bad = subprocess.run([programs.memviewfs, "-o", "no_such_option", "/tmp"],
+                             capture_output=True)
         self.assertNotEqual(bad.returncode, 0)
 
 

@@ -49,7 +49,8 @@ class TestHugeAddressSpace(SpeedTestCase):
         self.assertEqual(total[4], sum(v.get("Rss", 0) for _, _, v in direct))
         self.assertEqual(total[8], sum(e - s for s, e, _ in direct))
         self.assertEqual(total[1], sum(v.get("Private_Dirty", 0) for _, _, v in direct))
-        summary = {l.split()[0]: int(l.split()[1]) for l in self.mnt.read(f"{pid}/summary").splitlines()
+        summary = {l.split()[0]: int(l.split()[1])
+                   for l in self.mnt.read(f"{pid}/summary").splitlines()
                    if len(l.split()) >= 2 and l.split()[1].isdigit()}
         self.assertEqual(summary["rss"], total[4])
         # every one of the pages is a private dirty anonymous page
