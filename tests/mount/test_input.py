@@ -15,7 +15,8 @@ import time
 import unittest
 
 from mvharness import (MiB, PAGE, SLACK, MountTestCase, main, meminfo_bytes, metric, programs,
-                       smaps_rollup, smaps_vmas, start_daemon, status_bytes, stop_daemon)
+                       promtool_check, smaps_rollup, smaps_vmas, start_daemon, status_bytes,
+                       stop_daemon)
 
 
 class InputTestCase(MountTestCase):
@@ -179,8 +180,8 @@ class TestSmallThings(InputTestCase):
             workloads.append(w)
         with open(f"{self.mnt}/metrics/memviewfs.prom", "rb") as f:
             text = f.read()
-        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
-        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        code, said = promtool_check(text)
+        self.assertEqual(code, 0, said)
         decoded = text.decode("utf-8")  # raises on invalid UTF-8
         for w, name in zip(workloads, names):
             m = re.search(rf'^memviewfs_process_rss_bytes\{{pid="{w.pid}",comm="(.*)"\}} \d+$',

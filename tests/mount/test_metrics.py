@@ -19,7 +19,7 @@ import unittest
 
 from mvharness import (NOBODY, NOBODY_ID, HeapWorkloads, Mount, MountTestCase, NodeExporter,
                        Sleepers, as_user, families, kernel_thread_comms, main, make_cgroup,
-                       own_memory_cgroup, programs, samples)
+                       own_memory_cgroup, programs, promtool_check, samples)
 
 # A uid and a gid that no other process on the machine uses: the sleepers
 # run as the uid (so its sum is theirs alone), the grant is for the gid.
@@ -36,9 +36,8 @@ class TestDefault(MountTestCase):
 
     def test_promtool_accepts_it(self):
         text = self.mnt.read()
-        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
-                               text=True)
-        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        code, said = promtool_check(text)
+        self.assertEqual(code, 0, said)
 
     def test_no_pid_label_and_no_kernel_thread(self):
         kernel = kernel_thread_comms()
@@ -253,11 +252,8 @@ class TestSpanalloc(unittest.TestCase):
                         "" if field == "heap_objects" else "_bytes")
 
     def test_summed_by_comm(self):
-        mnt = Mount()
-        try:
+        with Mount() as mnt:
             text = mnt.read()
-        finally:
-            mnt.close()
         comm = f'comm="{self.heaps.comm}"'
         for field in self.FIELDS:
             got = samples(text, f"memviewfs_by_comm_spanalloc_{self.family(field)}").get(comm)
@@ -266,11 +262,8 @@ class TestSpanalloc(unittest.TestCase):
         self.assertNotIn("memviewfs_process_spanalloc_", text)
 
     def test_per_pid_with_the_option(self):
-        mnt = Mount("metrics_pids")
-        try:
+        with Mount("metrics_pids") as mnt:
             text = mnt.read()
-        finally:
-            mnt.close()
         for pid, stats in zip(self.heaps.pids, self.stats):
             for field in self.FIELDS:
                 got = samples(text, f"memviewfs_process_spanalloc_{self.family(field)}")

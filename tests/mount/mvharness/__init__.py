@@ -28,7 +28,7 @@ from .procfs import (MiB, PAGE, SLACK, free_bw, kernel_thread_comms, meminfo_byt
                      smaps, smaps_rollup, smaps_rss, smaps_vmas, status_bytes, vmstat)
 from .cgroup import make_cgroup, move_to_cgroup, own_memory_cgroup, read_inside
 from .creds import NOBODY, NOBODY_ID, SYSTEM_PYTHON, as_user, probe, read_as
-from .prom import NodeExporter, families, metric, samples
+from .prom import NodeExporter, families, metric, promtool_check, samples
 from .heap import reconcile, smaps_heap_view
 
 __all__ = [
@@ -37,6 +37,6 @@ __all__ = [
     "PAGE", "SLACK", "free_bw", "kernel_thread_comms", "meminfo_bytes", "read_text", "smaps",
     "smaps_rollup", "smaps_rss", "smaps_vmas", "status_bytes", "vmstat", "make_cgroup",
     "move_to_cgroup", "own_memory_cgroup", "read_inside", "NOBODY", "NOBODY_ID", "SYSTEM_PYTHON",
-    "as_user", "probe", "read_as", "NodeExporter", "families", "metric", "samples", "reconcile",
-    "smaps_heap_view",
+    "as_user", "probe", "read_as", "NodeExporter", "families", "metric", "promtool_check",
+    "samples", "reconcile", "smaps_heap_view",
 ]

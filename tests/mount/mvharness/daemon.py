@@ -64,6 +64,12 @@ class Mount:
     def __fspath__(self):
         return self.path
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def close(self):
         code = stop_daemon(self.daemon, self.path)
         os.rmdir(self.path)

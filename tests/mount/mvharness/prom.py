@@ -15,6 +15,15 @@ def samples(text, family):
     return out
 
 
+def promtool_check(text):
+    """`promtool check metrics` of @text (bytes or str): (exit code, what it
+    said)."""
+    if isinstance(text, str):
+        text = text.encode("utf-8", "surrogateescape")
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+    return r.returncode, (r.stdout + r.stderr).decode("utf-8", "replace")
+
+
 def families(text):
     return sorted({m.group(1) for m in re.finditer(r"^# TYPE (\S+) ", text, re.M)})
 
