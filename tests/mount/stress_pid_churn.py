@@ -12,17 +12,14 @@ give or take its share of libc); the daemon's fds and RSS are bounded
 Run by meson (suite 'stress'):
   stress_pid_churn.py MEMVIEWFS PID_CHURN [SECONDS [RSS_BOUND_MIB|none]]
 """
-import errno
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
-import time
 
-MiB = 1024 * 1024
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+from mvharness import NOBODY, MiB, start_daemon, status_bytes, stop_daemon
+
 # A churn-K child's pss: K MiB of its own, plus its share of what it still
 # shares with its parent and libc (well under 1 MiB), minus nothing.
 PSS_TOLERANCE = MiB // 2
@@ -102,9 +99,7 @@ print(json.dumps(stats))
 
 
 def daemon_usage(pid):
-    with open(f"/proc/{pid}/status") as f:
-        rss = int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)) * 1024
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+    return status_bytes(pid, "VmRSS"), len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def main():
@@ -117,14 +112,8 @@ def main():
     os.chmod(mnt, 0o755)
     # up to 64 FUSE worker threads: as many as the readers can keep busy,
     # each of which would get a glibc arena of its own
-    daemon = subprocess.Popen([memviewfs, "-f", "-o", "allow_other,max_threads=64,metrics_pids", mnt],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    daemon = start_daemon(memviewfs, mnt, "-o", "max_threads=64,metrics_pids")
     try:
-        for _ in range(500):
-            if os.path.ismount(mnt):
-                break
-            time.sleep(0.01)
-        assert os.path.ismount(mnt), "memviewfs did not mount"
         # warm up (first scans, thread pools), then the baseline
         for _ in range(3):
             with open(f"{mnt}/metrics/memviewfs.prom") as f:
@@ -165,8 +154,7 @@ def main():
             assert rss_after - rss_before <= rss_bound, "daemon RSS grew beyond the bound"
         assert fds_after - fds_before <= FD_BOUND, "daemon fds grew"
     finally:
-        daemon.terminate()
-        code = daemon.wait(timeout=20)
+        code = stop_daemon(daemon, mnt, timeout=20)
         os.rmdir(mnt)
     assert code == 0, f"daemon exited {code}"
 

@@ -30,33 +30,20 @@ The users are created here and removed afterwards.
 
 Run by meson (suite 'mount'): test_access.py MEMVIEWFS
 """
-import ctypes
 import errno
-import json
 import os
-import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
-import unittest
 
-import mvharness  # start_daemon, stop_daemon: one place for every mount test
-
-MEMVIEWFS = None
-LIBC = ctypes.CDLL(None, use_errno=True)
-
-# linux/capability.h, linux/prctl.h, sched.h
-CAP_NET_RAW = 13
-CAP_SYS_PTRACE = 19
-PR_SET_DUMPABLE = 4
-PR_SET_KEEPCAPS = 8
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
-SYS_CAPSET = 126  # x86_64
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+from mvharness import (MountTestCase, as_user, main, programs, start_daemon, stop_daemon,
+                       wait_exec, wait_until)
+from mvharness.creds import (CAP_NET_RAW, CAP_SYS_PTRACE, PR_SET_DUMPABLE, Users, become, capset,
+                             enter_user_namespace, in_child, pause_forever, prctl,
+                             unshare_mount_namespace)
+from mvharness.matrix import (PROC_SOURCE, classify, metrics_rows, outcome, processes_rows,
+                              read_cells)
 
 # Named per run, so that two runs of the suite on one machine (two checkouts)
 # never create, use or remove each other's users.
@@ -64,261 +51,19 @@ USER_A = "mva%d" % (os.getpid() % 10**6)
 USER_B = "mvb%d" % (os.getpid() % 10**6)
 USERS = (USER_A, USER_B)
 
-# Which /proc/<pid>/ file each file of <pid>/ is read from.
-PROC_SOURCE = {
-    "comm": "comm", "cmdline": "cmdline", "rss": "status", "vsz": "status",
-    "pss": "smaps_rollup", "uss": "smaps_rollup", "swap": "smaps_rollup",
-    "retained_freed": "smaps_rollup", "anon_private": "smaps", "anon_shared": "smaps",
-    "file_private": "smaps", "file_shared": "smaps", "cgroup": "cgroup",
-    "summary": "smaps", "mappings": "smaps",
-}
-
-
-class CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
-
-
-def check(ret, what):
-    if ret != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, f"{what}: {os.strerror(e)}")
-
-
-def capset(effective, permitted):
-    header = CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (CapData * 2)()
-    for i in range(2):
-        data[i].effective = (effective >> (32 * i)) & 0xffffffff
-        data[i].permitted = (permitted >> (32 * i)) & 0xffffffff
-    check(LIBC.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
-
-
-def prctl(option, arg):
-    check(LIBC.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl {option}")
-
-
-def become(uid, gid, keep_caps=False, dumpable=True):
-    """Takes uid/gid like a login would. The uid change makes the process
-    non-dumpable (commit_creds()); a user's processes normally are, after
-    exec: so, unless told otherwise, this one is made dumpable again."""
-    if keep_caps:
-        prctl(PR_SET_KEEPCAPS, 1)
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-    if dumpable:
-        prctl(PR_SET_DUMPABLE, 1)
-
-
-def enter_user_namespace(uid, gid):
-    check(LIBC.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"0 {uid} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"0 {gid} 1")
-
-
-def in_child(setup, work):
-    """Runs setup() then work() in a forked child; returns work()'s JSON result."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            os.close(r)
-            setup()
-            data = json.dumps(work()).encode()
-            while data:
-                data = data[os.write(w, data):]
-        except BaseException as e:  # report anything, never return into unittest
-            os.write(w, json.dumps({"error": repr(e)}).encode())
-            code = 1
-        os._exit(code)
-    os.close(w)
-    chunks = []
-    while True:
-        chunk = os.read(r, 1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(r)
-    os.waitpid(pid, 0)
-    result = json.loads(b"".join(chunks))
-    if isinstance(result, dict) and "error" in result:
-        raise RuntimeError(result["error"])
-    return result
-
-
-def outcome(path):
-    """'ok' or the errno of open+read, as `cat` sees it."""
-    try:
-        with open(path, "rb") as f:
-            while f.read(65536):
-                pass
-        return "ok"
-    except OSError as e:
-        return errno.errorcode.get(e.errno, str(e.errno))
-
-
-def opens(path):
-    """May the reader open it? ESRCH is no refusal: the process has no
-    address space (a kernel thread), and the table shows it 0, as ps does."""
-    try:
-        os.close(os.open(path, os.O_RDONLY))
-        return True
-    except OSError as e:
-        return e.errno == errno.ESRCH
-
-
-def processes_rows(mnt):
-    try:
-        with open(f"{mnt}/processes") as f:
-            lines = f.read().splitlines()[1:]
-    except OSError as e:
-        return {"error": e.errno}
-    return {int(line.split()[0]): line.split()[4] for line in lines}
-
-
-def metrics_rows(mnt):
-    rows = {}
-    try:
-        with open(f"{mnt}/metrics/memviewfs.prom") as f:
-            text = f.read()
-    except OSError as e:
-        return {"error": e.errno}
-    for m in re.finditer(r'^memviewfs_process_(rss|pss)_bytes\{pid="(\d+)"', text, re.M):
-        rows.setdefault(int(m.group(2)), set()).add(m.group(1))
-    return {pid: sorted(kinds) for pid, kinds in rows.items()}
-
-
-def read_cells(mnt, pids):
-    """The matrix row of one reader: {pid: {file: [tree outcome, /proc outcome]}}."""
-    procs = processes_rows(mnt)
-    metrics = metrics_rows(mnt)
-    out = {}
-    for pid in pids:
-        cells = {}
-        for name, source in PROC_SOURCE.items():
-            cells[name] = [outcome(f"{mnt}/{pid}/{name}"), outcome(f"/proc/{pid}/{source}")]
-        # processes: the row is there when /proc shows the reader the
-        # process's status; its pss is a number when the reader may open
-        # smaps_rollup (a kernel thread's says ESRCH: 0, as ps shows).
-        status_ok = outcome(f"/proc/{pid}/status") == "ok"
-        expected = ("absent" if not status_ok else
-                    "value" if opens(f"/proc/{pid}/smaps_rollup") else "dash")
-        if "error" in procs:
-            got = "error"
-        elif pid not in procs:
-            got = "absent"
-        else:
-            got = "dash" if procs[pid] == "-" else "value"
-        cells["processes"] = [got, expected]
-        expected = ("absent" if not status_ok else
-                    "pss" if outcome(f"/proc/{pid}/smaps") == "ok" else "rss-only")
-        if "error" in metrics:
-            got = "error"
-        elif pid not in metrics:
-            got = "absent"
-        else:
-            got = "pss" if "pss" in metrics[pid] else "rss-only"
-        cells["metrics"] = [got, expected]
-        out[pid] = cells
-    return out
-
-
-RANK = {"ok": 2, "value": 2, "pss": 2, "dash": 1, "rss-only": 1, "absent": 0}
-
-
-def classify(tree, proc):
-    """'same', 'leak' (tree shows more), 'over' (tree refuses more) or 'differs'."""
-    if tree == proc:
-        return "same"
-    t, p = RANK.get(tree, 0), RANK.get(proc, 0)
-    if t > p:
-        return "leak"
-    if t < p:
-        return "over"
-    return "differs"
-
-
-def pause_forever(setup):
-    """A target process: forked, sets itself up, then sleeps until killed."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            setup()
-            os.write(w, b"ok")
-            os.close(w)
-            while True:
-                signal.pause()
-        finally:
-            os._exit(1)
-    os.close(w)
-    ready = os.read(r, 2)
-    os.close(r)
-    if ready != b"ok":
-        raise RuntimeError("target setup failed")
-    return pid
-
-
-def start_daemon(mountpoint, *args):
+class TestAccess(MountTestCase):
     # per-pid series in metrics/: the matrix compares their rows with /proc
-    return mvharness.start_daemon(MEMVIEWFS, mountpoint, "-o", "metrics_pids", *args)
+    MOUNT_OPTIONS = ("metrics_pids",)
 
-
-def stop_daemon(proc, mountpoint):
-    try:
-        return mvharness.stop_daemon(proc, mountpoint)
-    finally:
-        proc.stderr.close()
-
-
-class Users:
-    def __init__(self):
-        self.ids = {}
-
-    def create(self):
-        for name in USERS:
-            subprocess.run(["userdel", name], stderr=subprocess.DEVNULL)
-            subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
-                            "--shell", "/usr/sbin/nologin", name], check=True)
-            uid = int(subprocess.run(["id", "-u", name], capture_output=True, text=True,
-                                     check=True).stdout)
-            gid = int(subprocess.run(["id", "-g", name], capture_output=True, text=True,
-                                     check=True).stdout)
-            self.ids[name] = (uid, gid)
-
-    def remove(self):
-        for name in self.ids:
-            subprocess.run(["userdel", name], check=False)
-
-
-class TestAccess(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.users = Users()
+        cls.users = Users(USERS)
+        cls.addClassCleanup(cls.users.remove)
         cls.users.create()
         cls.tmp = tempfile.mkdtemp(prefix="memviewfs-access-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp)
         os.chmod(cls.tmp, 0o755)
-        cls.mnt = os.path.join(cls.tmp, "mnt")
-        os.mkdir(cls.mnt)
-        cls.daemon = start_daemon(cls.mnt)
-
-    @classmethod
-    def tearDownClass(cls):
-        code = stop_daemon(cls.daemon, cls.mnt)
-        shutil.rmtree(cls.tmp)
-        cls.users.remove()
-        assert code == 0, f"daemon exited {code}"
+        super().setUpClass()
 
     def spawn(self, argv):
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
@@ -336,22 +81,11 @@ class TestAccess(unittest.TestCase):
         os.chmod(path, 0o755)
         return path
 
-    def wait_exec(self, pid, comm):
-        for _ in range(500):
-            try:
-                with open(f"/proc/{pid}/comm") as f:
-                    if f.read().strip() == comm:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.01)
-        raise RuntimeError(f"{pid} did not exec {comm}")
-
     def targets(self):
         a_uid, a_gid = self.users.ids[USER_A]
         b_uid, b_gid = self.users.ids[USER_B]
-        as_a = ["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups"]
-        as_b = ["setpriv", f"--reuid={b_uid}", f"--regid={b_gid}", "--clear-groups"]
+        as_a = as_user(a_uid, a_gid)
+        as_b = as_user(b_uid, b_gid)
 
         suid = self.copy_program("suid-sleep")
         os.chmod(suid, 0o4755)
@@ -379,12 +113,12 @@ class TestAccess(unittest.TestCase):
             "setuid-root": self.spawn([*as_a, suid, "600"]),
             "file-cap": self.spawn([*as_a, filecap, "600"]),
             "kthread": 2,
-            "daemon": self.daemon.pid,
+            "daemon": self.mnt.daemon.pid,
         }
-        self.wait_exec(targets["setuid-root"], "suid-sleep")
-        self.wait_exec(targets["file-cap"], "cap-sleep")
+        wait_exec(targets["setuid-root"], "suid-sleep")
+        wait_exec(targets["file-cap"], "cap-sleep")
         for pid in (targets["user"], targets["other-user"]):
-            self.wait_exec(pid, "sleep")
+            wait_exec(pid, "sleep")
         return targets
 
     def readers(self):
@@ -443,9 +177,8 @@ class TestAccess(unittest.TestCase):
     def test_o_trunc_as_proc(self):
         """open(O_RDONLY|O_TRUNC) answers as /proc answers the same reader."""
         a_uid, a_gid = self.users.ids[USER_A]
-        own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
-                          "sleep", "600"])
-        self.wait_exec(own, "sleep")
+        own = self.spawn([*as_user(a_uid, a_gid), "sleep", "600"])
+        wait_exec(own, "sleep")
 
         def trunc(path):
             try:
@@ -477,8 +210,7 @@ class TestAccess(unittest.TestCase):
         pid 0: they are judged by uid/gid only, never with the daemon's own
         capabilities."""
         a_uid, a_gid = self.users.ids[USER_A]
-        own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
-                          "sleep", "600"])
+        own = self.spawn([*as_user(a_uid, a_gid), "sleep", "600"])
         root = self.spawn(["sleep", "600"])
 
         def with_permitted_cap():
@@ -486,18 +218,15 @@ class TestAccess(unittest.TestCase):
             capset(0, 1 << CAP_NET_RAW)
 
         own_cap = self.target(with_permitted_cap)
-        self.wait_exec(own, "sleep")
+        wait_exec(own, "sleep")
         mnt = os.path.join(self.tmp, "pidns-mnt")
         os.mkdir(mnt)
         # unshare -p -f: the daemon is pid 1 of a new PID namespace, in our
         # mount namespace and our /proc, so we reach its mount from outside.
-        daemon = subprocess.Popen(["unshare", "--pid", "--fork", MEMVIEWFS, "-f", "-o",
+        daemon = subprocess.Popen(["unshare", "--pid", "--fork", programs.memviewfs, "-f", "-o",
                                    "allow_other", mnt], stderr=subprocess.PIPE, text=True)
         try:
-            for _ in range(500):
-                if os.path.ismount(mnt):
-                    break
-                time.sleep(0.01)
+            wait_until(lambda: os.path.ismount(mnt))
             self.assertTrue(os.path.ismount(mnt))
 
             def work():
@@ -525,8 +254,7 @@ class TestAccess(unittest.TestCase):
         b see of processes in /proc and in the tree."""
         a_uid, a_gid = self.users.ids[USER_A]
         b_uid, b_gid = self.users.ids[USER_B]
-        own = self.spawn(["setpriv", f"--reuid={a_uid}", f"--regid={a_gid}", "--clear-groups",
-                          "sleep", "600"])
+        own = self.spawn([*as_user(a_uid, a_gid), "sleep", "600"])
         other = self.spawn(["sleep", "600"])
         mnt = tempfile.mkdtemp(prefix="hidepid-", dir=self.tmp)
         os.chmod(mnt, 0o755)
@@ -545,11 +273,11 @@ class TestAccess(unittest.TestCase):
                     "cells": read_cells(mnt, pids)}
 
         def scenario():
-            check(LIBC.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+            unshare_mount_namespace()
             subprocess.run(["mount", "--make-rprivate", "/"], check=True)
             subprocess.run(["mount", "-t", "proc", "-o", options.format(b_gid=b_gid), "proc",
                             "/proc"], check=True)
-            daemon = start_daemon(mnt)
+            daemon = start_daemon(programs.memviewfs, mnt, "-o", "metrics_pids")
             try:
                 # b first: what it looked up must not stay visible to a
                 # through the kernel's cache of names (shared by all readers).
@@ -564,7 +292,7 @@ class TestAccess(unittest.TestCase):
         # Processes that come and go while a reader lists (its own children,
         # the daemon's threads) may differ between two listings; the
         # long-lived ones may not.
-        stable = {1, 2, other, own, self.daemon.pid, result["daemon"]}
+        stable = {1, 2, other, own, self.mnt.daemon.pid, result["daemon"]}
         for who in ("a", "b"):
             seen = result[who]
             for view in ("tree", "processes", "metrics"):
@@ -612,5 +340,4 @@ class TestAccess(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    MEMVIEWFS = os.path.abspath(sys.argv.pop(1))
-    unittest.main(verbosity=2)
+    main("memviewfs")

@@ -12,49 +12,30 @@ Run by meson (suite 'mount'): test_demo.py MEMVIEWFS SPANALLOC_STAT
 import errno
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
-import mvharness  # start_daemon, stop_daemon: one place for every mount test
+from mvharness import (NOBODY, MiB, MountTestCase, main, programs, smaps_rollup, start_daemon,
+                       stop_daemon)
 
-MEMVIEWFS = SPANALLOC_STAT = None
-MiB = 1024 * 1024
 KiB = 1024
 # The daemon's own glibc bookkeeping of the demo (16 bytes per object), FUSE
 # buffers, the statistics segment's pages and the heap's growth granule
 # (1 MiB, partly untouched): the slack between the kernel's and the
 # allocator's numbers for one command. The allocator's numbers are exact.
 SLACK = 2 * MiB
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 DEMO_MAX = 128 * MiB
 
 
-def start_daemon(mountpoint, *extra):
-    return mvharness.start_daemon(MEMVIEWFS, mountpoint, *extra)
+class DemoMount(MountTestCase):
+    MOUNT_OPTIONS = (f"demo_max={DEMO_MAX // MiB}M",)
 
-
-def stop_daemon(proc, mountpoint):
-    return mvharness.stop_daemon(proc, mountpoint)
-
-
-class DemoMount(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.mnt = tempfile.mkdtemp(prefix="memviewfs-demo-")
-        os.chmod(cls.mnt, 0o755)
-        cls.daemon = start_daemon(cls.mnt, "-o", f"demo_max={DEMO_MAX // MiB}M")
-        cls.pid = cls.daemon.pid
-
-    @classmethod
-    def tearDownClass(cls):
-        code = stop_daemon(cls.daemon, cls.mnt)
-        cls.daemon.stderr.close()
-        os.rmdir(cls.mnt)
-        assert code == 0, f"daemon exited {code}"
+        super().setUpClass()
+        cls.pid = cls.mnt.daemon.pid
 
     def ctl(self, command):
         fd = os.open(f"{self.mnt}/demo/ctl", os.O_WRONLY)
@@ -72,8 +53,8 @@ class DemoMount(unittest.TestCase):
         return out
 
     def ladder(self):
-        out = subprocess.run([SPANALLOC_STAT, str(self.pid)], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run([programs.spanalloc_stat, str(self.pid)], capture_output=True,
+                             text=True, check=True).stdout
         values = {}
         for line in out.splitlines():
             m = re.fullmatch(r"(\w+)\s+(\d+)", line)
@@ -84,16 +65,8 @@ class DemoMount(unittest.TestCase):
     def kernel(self):
         """The daemon's rss and retained_freed through the mount, LazyFree
         and Rss from smaps_rollup directly (they must agree)."""
-        def value(name):
-            with open(f"{self.mnt}/{self.pid}/{name}") as f:
-                return int(f.read())
-        rollup = {}
-        with open(f"/proc/{self.pid}/smaps_rollup") as f:
-            for line in f:
-                m = re.match(r"(\w+):\s+(\d+) kB", line)
-                if m:
-                    rollup[m.group(1)] = int(m.group(2)) * 1024
-        retained = value("retained_freed")
+        rollup = smaps_rollup(self.pid)
+        retained = self.mnt.value(self.pid, "retained_freed")
         self.assertEqual(retained, rollup["LazyFree"])
         return {"rss": rollup["Rss"], "retained_freed": retained}
 
@@ -310,8 +283,9 @@ class TestDemoCommands(DemoMount):
     def test_example_walkthrough_runs(self):
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
                               "demo-walkthrough.sh")
-        out = subprocess.run([script, self.mnt, "4000"], capture_output=True, text=True,
-                             env={**os.environ, "SPANALLOC_STAT": SPANALLOC_STAT}, check=True)
+        out = subprocess.run([script, self.mnt.path, "4000"], capture_output=True, text=True,
+                             env={**os.environ, "SPANALLOC_STAT": programs.spanalloc_stat},
+                             check=True)
         lines = out.stdout.splitlines()
         for step in ("alloc 4000 1024", "free 90%", "scavenge", "pressure", "touch",
                      "mode dontneed", "free all", "reset"):
@@ -336,7 +310,7 @@ class TestDemoCommands(DemoMount):
 class TestDemoOptions(unittest.TestCase):
     def test_nodemo_removes_demo(self):
         d = tempfile.mkdtemp(prefix="memviewfs-nodemo-")
-        daemon = start_daemon(d, "-o", "nodemo")
+        daemon = start_daemon(programs.memviewfs, d, "-o", "nodemo")
         try:
             self.assertNotIn("demo", os.listdir(d))
             with self.assertRaises(FileNotFoundError):
@@ -347,17 +321,16 @@ class TestDemoOptions(unittest.TestCase):
             self.assertNotIn("THE DEMO HEAP", readme)
         finally:
             self.assertEqual(stop_daemon(daemon, d), 0)
-            daemon.stderr.close()
             os.rmdir(d)
 
     def test_bad_demo_max_refused_at_start(self):
         for bad in ("abc", "12X", "", "99999999999999999999G"):
-            out = subprocess.run([MEMVIEWFS, "-f", "-o", f"demo_max={bad}", "/nonexistent"],
+            out = subprocess.run([programs.memviewfs, "-f", "-o", f"demo_max={bad}",
+                                  "/nonexistent"],
                                  capture_output=True, text=True)
             self.assertNotEqual(out.returncode, 0, bad)
             self.assertIn("demo_max", out.stderr, bad)
 
 
 if __name__ == "__main__":
-    MEMVIEWFS, SPANALLOC_STAT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    unittest.main(argv=[sys.argv[0], "-v", *sys.argv[3:]])
+    main("memviewfs", "spanalloc_stat")

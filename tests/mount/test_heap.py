@@ -11,25 +11,14 @@ Run by meson (suite 'mount'):
   test_heap.py MEMVIEWFS WORKLOAD HEAP_WORKLOAD LIBSPANALLOC
 """
 import errno
-import json
-import mmap
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
-import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_mount  # noqa: E402  (start_daemon, stop_daemon, Workload)
-
-MEMVIEWFS = WORKLOAD = HEAP_WORKLOAD = LIBSPANALLOC = None
-PAGE = os.sysconf("SC_PAGE_SIZE")
-MiB = 1024 * 1024
-NOBODY = test_mount.NOBODY
-MNT = None
-DAEMON = None
+from mvharness import (MiB, NOBODY, PAGE, SLACK, SYSTEM_PYTHON, Mount, MountTestCase, main,
+                       probe, programs, promtool_check, reconcile, smaps_heap_view, smaps_rss)
 
 # The workload's objects: 16 MiB of 1 KiB objects (2048 spans of one 8 KiB
 # page), of which the oldest 75% (12 MiB, 1536 whole spans) are freed.
@@ -37,124 +26,16 @@ COUNT, SIZE, FREED_PERCENT = 16384, 1024, 75
 FREED_BYTES = COUNT * SIZE * FREED_PERCENT // 100
 
 
-def setUpModule():
-    global MNT, DAEMON
-    test_mount.MEMVIEWFS = MEMVIEWFS
-    MNT = tempfile.mkdtemp(prefix="memviewfs-heap-test-")
-    os.chmod(MNT, 0o755)
-    DAEMON = test_mount.start_daemon(MNT)
-
-
-def tearDownModule():
-    code = test_mount.stop_daemon(DAEMON, MNT)
-    os.rmdir(MNT)
-    assert code == 0, f"daemon exited {code}"
-
-
-def read(pid, name):
-    with open(f"{MNT}/{pid}/heap/{name}") as f:
-        return f.read()
-
-
-def value(pid, name):
-    text = read(pid, name)
-    assert re.fullmatch(r"\d+\n", text), f"{pid}/heap/{name}: {text!r}"
-    return int(text)
-
-
-def table(pid, name):
-    """A table as a list of dicts keyed by its header."""
-    lines = read(pid, name).splitlines()
-    header = lines[0].split()
-    return [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
-
-
-CAT = "import sys; sys.stdout.write(open(sys.argv[1]).read())"
-# An interpreter every user may run (a version manager's lives in a home).
-SYSTEM_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
-
-
-def reconcile(pid, reader=(), mnt=None):
-    """{name: (resident, bytes)}, None for "-"; read by @reader (a setpriv
-    prefix) or by us, from @mnt (default: the module's mount)."""
-    num = lambda s: None if s == "-" else int(s)
-    path = f"{mnt or MNT}/{pid}/heap/reconcile"
-    if reader:
-        text = subprocess.run([*reader, SYSTEM_PYTHON, "-c", CAT, path],
-                              capture_output=True, text=True, check=True).stdout
-    else:
-        with open(path) as f:
-            text = f.read()
-    lines = text.splitlines()
-    header = lines[0].split()
-    rows = [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
-    return {r["name"]: (num(r["resident"]), num(r["bytes"])) for r in rows}
-
-
-def smaps_heap_view(pid):
-    """heap/'s kernel view computed here from /proc/<pid>/smaps by the
-    documented rule: [heap] and private anonymous mappings (unnamed or
-    [anon:...]), not [stack]."""
-    out = {"reserved": 0, "resident": 0, "lazyfree": 0, "swapped": 0}
-    vma = None
-    with open(f"/proc/{pid}/smaps") as f:
-        for line in f:
-            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+\s*(.*)$", line)
-            if m:
-                path = m.group(4)
-                vma = (m.group(3)[3] == "p" and
-                       (path == "" or path == "[heap]" or path.startswith("[anon:")))
-                if vma:
-                    out["reserved"] += int(m.group(2), 16) - int(m.group(1), 16)
-                continue
-            m = re.match(r"(\w+):\s+(\d+) kB", line)
-            if m and vma:
-                key = {"Rss": "resident", "LazyFree": "lazyfree", "Swap": "swapped"}.get(m.group(1))
-                if key:
-                    out[key] += int(m.group(2)) * 1024
-    return out
-
-
-def smaps_rss(pid):
-    with open(f"/proc/{pid}/smaps") as f:
-        return sum(int(m.group(1)) * 1024 for m in re.finditer(r"^Rss:\s+(\d+) kB", f.read(), re.M))
-
-
-class HeapWorkload(test_mount.Workload):
-    def __init__(self, prefix=()):
-        # The preload applies to the workload alone, not to a prefix (setpriv).
-        # The scavenger's delay is long, so that only the workload's own
-        # scavenge commands release pages: the numbers stand still between
-        # its sa_stats() and our reads.
-        env = dict(os.environ)
-        env.pop("MALLOC_PERTURB_", None)
-        self.proc = subprocess.Popen([*prefix, "env", f"LD_PRELOAD={LIBSPANALLOC}",
-                                      "SPANALLOC_SCAVENGE_MS=600000", HEAP_WORKLOAD],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     bufsize=1, env=env)
-        self.pid = int(self._reply().split()[1])
-
-    def stats(self):
-        return {k: int(v) for k, v in (kv.split("=") for kv in self.do("stats"))}
-
-
-class HeapTestCase(unittest.TestCase):
-    def heap_workload(self, prefix=()):
-        w = HeapWorkload(prefix)
-        self.addCleanup(w.close)
-        return w
-
-    def workload(self, prefix=()):
-        w = test_mount.Workload(prefix)
-        self.addCleanup(w.close)
-        return w
+class HeapTestCase(MountTestCase):
+    # per-pid series in metrics/ (the spanalloc ladder's per process)
+    MOUNT_OPTIONS = ("metrics_pids",)
 
     def assertLadderEquals(self, pid, stats):
         """Every ladder file and every memstats row equals the workload's own
         sa_stats() of the same moment."""
-        memstats = {r["name"]: int(r["value"]) for r in table(pid, "memstats")}
+        memstats = {r["name"]: int(r["value"]) for r in self.mnt.table(f"{pid}/heap/memstats")[1]}
         for name, expected in stats.items():
-            self.assertEqual(value(pid, name), expected, name)
+            self.assertEqual(self.mnt.value(pid, "heap", name), expected, name)
             self.assertEqual(memstats[name], expected, f"memstats {name}")
         self.assertIn("age_ms", memstats)
 
@@ -162,7 +43,7 @@ class HeapTestCase(unittest.TestCase):
         """reconcile adds up: the arena lines to arenas, arenas + neighbours
         to the smaps Rss of the arenas' mappings (identity_diff 0), and with
         the rest to the process's rss, which equals smaps read directly."""
-        r = reconcile(pid, reader, mnt)
+        r = reconcile(mnt or self.mnt, pid, reader)
         direct_rss = smaps_rss(pid)
         lines = ("live_objects", "free_slots", "idle", "released_free", "released_dontneed",
                  "released_mixed", "unused", "unlisted")
@@ -180,29 +61,30 @@ class HeapTestCase(unittest.TestCase):
 class TestKernelView(HeapTestCase):
     def test_every_process_has_the_kernel_view(self):
         w = self.workload()
-        before = {n: value(w.pid, n) for n in ("reserved", "resident", "lazyfree", "swapped")}
+        kinds = ("reserved", "resident", "lazyfree", "swapped")
+        before = {n: self.mnt.value(w.pid, "heap", n) for n in kinds}
         self.assertEqual(before, smaps_heap_view(w.pid))
         w.do(f"anon {8 * MiB}")
         w.do(f"madv_free {4 * MiB}")
-        after = {n: value(w.pid, n) for n in ("reserved", "resident", "lazyfree", "swapped")}
+        after = {n: self.mnt.value(w.pid, "heap", n) for n in kinds}
         self.assertEqual(after, smaps_heap_view(w.pid))
         self.assertEqual(after["reserved"] - before["reserved"], 8 * MiB)
         self.assertEqual(after["resident"] - before["resident"], 8 * MiB)
         # MADV_FREE marks pages through per-CPU batches: the kernel's slack
-        self.assertLessEqual(abs(after["lazyfree"] - before["lazyfree"] - 4 * MiB), test_mount.SLACK)
-        self.assertEqual(read(w.pid, "allocator"), "none\n")
-        self.assertEqual(read(os.getpid(), "allocator"), "none\n")
+        self.assertLessEqual(abs(after["lazyfree"] - before["lazyfree"] - 4 * MiB), SLACK)
+        self.assertEqual(self.mnt.read(f"{w.pid}/heap/allocator"), "none\n")
+        self.assertEqual(self.mnt.read(f"{os.getpid()}/heap/allocator"), "none\n")
 
     def test_allocator_files_are_enoent_without_spanalloc(self):
         w = self.workload()
         for name in ("heap_alloc", "memstats", "classes", "spans", "reconcile", "age_ms"):
             with self.assertRaises(FileNotFoundError, msg=name):
-                read(w.pid, name)
+                self.mnt.read(f"{w.pid}/heap/{name}")
 
     def test_readme_describes_heap(self):
-        with open(f"{MNT}/README") as f:
+        with open(f"{self.mnt}/README") as f:
             readme = f.read()
-        for name in os.listdir(f"{MNT}/{os.getpid()}/heap"):
+        for name in os.listdir(f"{self.mnt}/{os.getpid()}/heap"):
             self.assertIn(f"<pid>/heap/{name} ", readme)
         self.assertIn("/memory/classes/heap/released", readme)
 
@@ -213,16 +95,17 @@ class TestAllocatorView(HeapTestCase):
         w.do(f"mode {mode}")
         w.do(f"alloc {COUNT} {SIZE}")
         stats = w.stats()
-        self.assertEqual(read(w.pid, "allocator"), "spanalloc %d\n" %
-                         int(re.match(r"spanalloc (\d+)", read(w.pid, "allocator")).group(1)))
+        allocator = self.mnt.read(f"{w.pid}/heap/allocator")
+        self.assertEqual(allocator, "spanalloc %d\n" %
+                         int(re.match(r"spanalloc (\d+)", allocator).group(1)))
         self.assertLadderEquals(w.pid, stats)
         self.assertGreaterEqual(stats["heap_alloc"], COUNT * SIZE)
-        rss_allocated = value(w.pid, "resident")
+        rss_allocated = self.mnt.value(w.pid, "heap", "resident")
         # 2048 spans of 1 KiB objects: more than the segment's span table
         # holds; the pages past it are split by the ladder of the same
         # publication, so nothing stays unlisted and the objects handed out
         # (live, or in the thread cache) add up to the ladder.
-        self.assertLess(len(table(w.pid, "spans")), COUNT * SIZE // 8192,
+        self.assertLess(len(self.mnt.table(f"{w.pid}/heap/spans")[1]), COUNT * SIZE // 8192,
                         "the span table holds every span: nothing past it to test")
         r = self.assertIdentity(w.pid)
         self.assertEqual(r["unlisted"], (0, 0), r)
@@ -237,42 +120,45 @@ class TestAllocatorView(HeapTestCase):
         self.assertGreaterEqual(released, FREED_BYTES)
         self.assertEqual(stats["heap_released"], stats["heap_released_free"] +
                          stats["heap_released_dontneed"])
-        classes = {int(r["size"]): r for r in table(w.pid, "classes")}
+        classes = {int(r["size"]): r for r in self.mnt.table(f"{w.pid}/heap/classes")[1]}
         self.assertGreaterEqual(int(classes[SIZE]["objects"]), COUNT - COUNT * FREED_PERCENT // 100)
         self.assertEqual(int(classes[SIZE]["bytes"]), int(classes[SIZE]["objects"]) * SIZE)
 
         r = self.assertIdentity(w.pid)
-        spans = table(w.pid, "spans")
+        spans = self.mnt.table(f"{w.pid}/heap/spans")[1]
         # After a scavenge the thread cache is empty and the table is whole:
         # the live objects are heap_alloc exactly, the in-use spans heap_inuse.
         self.assertEqual(r["unlisted"][0], 0, r)
         self.assertEqual(r["live_objects"][1], stats["heap_alloc"], r)
         self.assertEqual(r["live_objects"][1] + r["free_slots"][1], stats["heap_inuse"], r)
         self.assertEqual(r["idle"][1], stats["heap_idle"] - stats["heap_released"], r)
-        lazyfree = value(w.pid, "lazyfree")
+        lazyfree = self.mnt.value(w.pid, "heap", "lazyfree")
         if mode == "free":
             # Why RSS stays above what a program uses: released, yet resident and in rss until pressure.
             self.assertEqual(r["released_free"][1], stats["heap_released_free"], r)
             # the freed objects fill whole spans but for the two at either end
             self.assertGreaterEqual(r["released_free"][0], FREED_BYTES - 2 * 8192, r)
             self.assertEqual(lazyfree, r["released_free"][0])
-            with open(f"{MNT}/{w.pid}/retained_freed") as f:
+            with open(f"{self.mnt}/{w.pid}/retained_freed") as f:
                 self.assertEqual(int(f.read()), lazyfree)
-            self.assertLessEqual(abs(value(w.pid, "resident") - rss_allocated), 8 * PAGE)
+            self.assertLessEqual(abs(self.mnt.value(w.pid, "heap", "resident") - rss_allocated),
+                                 8 * PAGE)
             # Pressure: the kernel takes the lazily freed pages back.
             for s in spans:
                 if s["state"] == "released_free":
                     w.do(f"pageout {s['start']} {int(s['pages']) * 8192}")
             r = self.assertIdentity(w.pid)
             self.assertEqual(r["released_free"][0], 0, r)
-            self.assertEqual(value(w.pid, "lazyfree"), 0)
-            self.assertLessEqual(value(w.pid, "resident"), rss_allocated - FREED_BYTES + 2 * 8192)
+            self.assertEqual(self.mnt.value(w.pid, "heap", "lazyfree"), 0)
+            self.assertLessEqual(self.mnt.value(w.pid, "heap", "resident"),
+                                 rss_allocated - FREED_BYTES + 2 * 8192)
         else:
             self.assertEqual(r["released_dontneed"][1], stats["heap_released_dontneed"], r)
             self.assertGreaterEqual(r["released_dontneed"][1], FREED_BYTES - 2 * 8192, r)
             self.assertEqual(r["released_dontneed"][0], 0, r)
             self.assertEqual(lazyfree, 0)
-            self.assertLessEqual(value(w.pid, "resident"), rss_allocated - FREED_BYTES + 8 * PAGE)
+            self.assertLessEqual(self.mnt.value(w.pid, "heap", "resident"),
+                                 rss_allocated - FREED_BYTES + 8 * PAGE)
         states = {s["state"] for s in spans}
         self.assertIn("in_use", states)
         self.assertIn("released_" + mode, states)
@@ -317,12 +203,8 @@ class TestAllocatorView(HeapTestCase):
         pagemap: with its own credentials, even when the first reconcile it
         serves is an unprivileged reader's (who would see no frames, and
         every later reader would have had identity_diff < 0)."""
-        mnt = tempfile.mkdtemp(prefix="memviewfs-heap-first-")
-        self.addCleanup(os.rmdir, mnt)
-        os.chmod(mnt, 0o755)
-        daemon = test_mount.start_daemon(mnt)
-        self.addCleanup(daemon.stderr.close)
-        self.addCleanup(lambda: self.assertEqual(test_mount.stop_daemon(daemon, mnt), 0))
+        mnt = Mount("metrics_pids", prefix="memviewfs-heap-first-")
+        self.addCleanup(mnt.close)
         w = self.heap_workload(NOBODY)
         w.do(f"alloc 1000 {SIZE}")
         w.do(f"peek {4 * MiB}")
@@ -337,7 +219,7 @@ class TestAllocatorView(HeapTestCase):
         and for nobody reading nobody's, and root reading nobody's."""
         program = ("import sys, time; x = [bytes(1000) for i in range(30000)]; "
                    "print('ready', flush=True); time.sleep(60)")
-        env = dict(os.environ, LD_PRELOAD=LIBSPANALLOC)
+        env = dict(os.environ, LD_PRELOAD=programs.libspanalloc)
         env.pop("MALLOC_PERTURB_", None)
         for runner, reader in (((), ()), (NOBODY, NOBODY), (NOBODY, ())):
             p = subprocess.Popen([*runner, SYSTEM_PYTHON, "-c", program], stdout=subprocess.PIPE,
@@ -354,9 +236,9 @@ class TestAllocatorView(HeapTestCase):
         w = self.heap_workload()
         w.do(f"alloc 1000 {SIZE}")
         w.stats()
-        first = value(w.pid, "age_ms")
+        first = self.mnt.value(w.pid, "heap", "age_ms")
         time.sleep(0.3)
-        later = value(w.pid, "age_ms")
+        later = self.mnt.value(w.pid, "heap", "age_ms")
         # No publication since: the age grows with the clock. (A background
         # publisher that republishes unchanged numbers resets it.)
         self.assertTrue(later >= first + 250 or later < 250, (first, later))
@@ -368,10 +250,10 @@ class TestMetrics(HeapTestCase):
         plain = self.workload()
         w.do(f"alloc 1000 {SIZE}")
         stats = w.stats()
-        with open(f"{MNT}/metrics/memviewfs.prom", "rb") as f:
+        with open(f"{self.mnt}/metrics/memviewfs.prom", "rb") as f:
             text = f.read()
-        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
-        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        code, said = promtool_check(text)
+        self.assertEqual(code, 0, said)
         samples = dict(re.findall(
             rf'^memviewfs_process_spanalloc_(\w+)\{{pid="{w.pid}",comm="heap-workload"\}} (\S+)$',
             text.decode(), re.M))
@@ -384,22 +266,10 @@ class TestMetrics(HeapTestCase):
                          b"\n".join(l for l in text.splitlines() if b"spanalloc" in l))
 
 
-PROBE = r"""
-import json, sys
-out = {}
-for path in sys.argv[1:]:
-    try:
-        with open(path, "rb") as f:
-            f.read(8)
-        out[path] = "ok"
-    except OSError as e:
-        out[path] = e.errno
-print(json.dumps(out))
-"""
-
-
 class TestAccess(HeapTestCase):
-    def test_unprivileged_reader_answers_like_smaps_and_pagemap(self):
+    def targets(self):
+        """Heap workloads with published statistics: root's, nobody's, and
+        nobody's made non-dumpable."""
         root_w = self.heap_workload()
         own_w = self.heap_workload(NOBODY)
         nodump_w = self.heap_workload(NOBODY)
@@ -407,17 +277,20 @@ class TestAccess(HeapTestCase):
             w.do(f"alloc 100 {SIZE}")
             w.stats()
         nodump_w.do("nodump")
+        return root_w, own_w, nodump_w
+
+    def test_unprivileged_reader_answers_like_smaps_and_pagemap(self):
+        root_w, own_w, nodump_w = self.targets()
         names = ("reserved", "resident", "allocator", "heap_alloc", "memstats", "classes", "spans",
                  "reconcile")
         for w, expected in ((root_w, errno.EACCES), (own_w, "ok"), (nodump_w, errno.EACCES)):
-            paths = [f"{MNT}/{w.pid}/heap/{n}" for n in names]
+            paths = [f"{self.mnt}/{w.pid}/heap/{n}" for n in names]
             paths += [f"/proc/{w.pid}/smaps", f"/proc/{w.pid}/pagemap"]
-            out = json.loads(subprocess.run([*NOBODY, sys.executable, "-c", PROBE, *paths],
-                                            capture_output=True, text=True, check=True).stdout)
+            out = probe(NOBODY, paths, size=8)
             self.assertEqual(out[f"/proc/{w.pid}/smaps"], expected)
             self.assertEqual(out[f"/proc/{w.pid}/pagemap"], expected)
             for n in names:
-                self.assertEqual(out[f"{MNT}/{w.pid}/heap/{n}"], expected, f"{w.pid} {n}")
+                self.assertEqual(out[f"{self.mnt}/{w.pid}/heap/{n}"], expected, f"{w.pid} {n}")
 
     def test_every_heap_file_for_readers_with_capabilities(self):
         """Every file of heap/, for nobody with no capability, with
@@ -426,14 +299,8 @@ class TestAccess(HeapTestCase):
         with CAP_SYS_PTRACE (it may read every smaps, and the segment through
         /proc/<pid>/mem): each answers as /proc/<pid>/smaps and pagemap do.
         The allocator files never borrow the daemon's privileges."""
-        root_w = self.heap_workload()
-        own_w = self.heap_workload(NOBODY)
-        nodump_w = self.heap_workload(NOBODY)
-        for w in (root_w, own_w, nodump_w):
-            w.do(f"alloc 100 {SIZE}")
-            w.stats()
-        nodump_w.do("nodump")
-        names = sorted(os.listdir(f"{MNT}/{root_w.pid}/heap"))
+        root_w, own_w, nodump_w = self.targets()
+        names = sorted(os.listdir(f"{self.mnt}/{root_w.pid}/heap"))
         self.assertIn("reconcile", names)
         self.assertIn("age_ms", names)
 
@@ -446,11 +313,9 @@ class TestAccess(HeapTestCase):
         answers = {}
         for caps in ("", "sys_admin,dac_read_search", "sys_ptrace"):
             for w in (root_w, own_w, nodump_w):
-                paths = [f"{MNT}/{w.pid}/heap/{n}" for n in names]
+                paths = [f"{self.mnt}/{w.pid}/heap/{n}" for n in names]
                 paths += [f"/proc/{w.pid}/smaps", f"/proc/{w.pid}/pagemap"]
-                run = subprocess.run([*with_caps(caps), SYSTEM_PYTHON, "-c", PROBE, *paths],
-                                     capture_output=True, text=True, check=True, cwd="/")
-                out = json.loads(run.stdout)
+                out = probe(with_caps(caps), paths, size=8, python=SYSTEM_PYTHON, cwd="/")
                 # pagemap is mode 0400 where smaps is 0444: a reader may pass
                 # one and not the other. reconcile reads both, the other
                 # files smaps (or maps, with the same rule) only.
@@ -458,7 +323,7 @@ class TestAccess(HeapTestCase):
                 for n in names:
                     expected = smaps if n != "reconcile" or pagemap == "ok" else pagemap
                     self.assertIn(expected, ("ok", errno.EACCES), (caps, w.pid))
-                    self.assertEqual(out[f"{MNT}/{w.pid}/heap/{n}"], expected,
+                    self.assertEqual(out[f"{self.mnt}/{w.pid}/heap/{n}"], expected,
                                      f"caps {caps or 'none'}: {w.pid} {n}")
                 answers[caps, w.pid] = (smaps, pagemap)
         # the cases that matter were met: the kernel refused smaps to the
@@ -467,7 +332,7 @@ class TestAccess(HeapTestCase):
         self.assertEqual(answers["", own_w.pid], ("ok", "ok"))
         self.assertEqual(answers["sys_ptrace", root_w.pid][0], "ok")
         # CAP_SYS_ADMIN with CAP_DAC_READ_SEARCH: every file of root's process
-        r = reconcile(root_w.pid, with_caps("sys_admin,dac_read_search"))
+        r = reconcile(self.mnt, root_w.pid, with_caps("sys_admin,dac_read_search"))
         self.assertEqual(r["identity_diff"][0], 0, r)
 
 
@@ -514,18 +379,16 @@ class TestHostile(HeapTestCase):
             self.addCleanup(p.wait)
             self.addCleanup(p.kill)
             self.assertEqual(p.stdout.readline(), "ready\n")
-            self.assertRegex(read(p.pid, "allocator"), r"^invalid: \S.*\n$", kind)
+            self.assertRegex(self.mnt.read(f"{p.pid}/heap/allocator"), r"^invalid: \S.*\n$", kind)
             for name in ("heap_alloc", "memstats", "spans", "reconcile"):
                 with self.assertRaises(OSError, msg=f"{kind} {name}") as cm:
-                    read(p.pid, name)
+                    self.mnt.read(f"{p.pid}/heap/{name}")
                 self.assertEqual(cm.exception.errno, errno.EIO, f"{kind} {name}")
-            self.assertGreater(value(p.pid, "resident"), 0)
-            self.assertRegex(read(good.pid, "allocator"), r"^spanalloc \d+\n$")
-            self.assertGreater(value(good.pid, "heap_alloc"), 0)
-            self.assertIsNone(DAEMON.poll(), "daemon died")
+            self.assertGreater(self.mnt.value(p.pid, "heap", "resident"), 0)
+            self.assertRegex(self.mnt.read(f"{good.pid}/heap/allocator"), r"^spanalloc \d+\n$")
+            self.assertGreater(self.mnt.value(good.pid, "heap", "heap_alloc"), 0)
+            self.assertIsNone(self.mnt.daemon.poll(), "daemon died")
 
 
 if __name__ == "__main__":
-    MEMVIEWFS, WORKLOAD, HEAP_WORKLOAD, LIBSPANALLOC = (os.path.abspath(a) for a in sys.argv[1:5])
-    test_mount.WORKLOAD = WORKLOAD
-    unittest.main(argv=[sys.argv[0], "-v", *sys.argv[5:]])
+    main("memviewfs", "workload", "heap_workload", "libspanalloc")

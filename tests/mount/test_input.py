@@ -7,65 +7,21 @@ the daemon refusing mountpoints it cannot own.
 
 Run by meson (suite 'mount'): test_input.py MEMVIEWFS WORKLOAD
 """
-import errno
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
-import test_mount as tm
-from test_mount import MiB, PAGE, SLACK, rollup, smaps_vmas, value
-
-MNT = None
-DAEMON = None
+from mvharness import (MiB, PAGE, SLACK, MountTestCase, main, meminfo_bytes, metric, programs,
+                       promtool_check, smaps_rollup, smaps_vmas, start_daemon, status_bytes,
+                       stop_daemon)
 
 
-def setUpModule():
-    global MNT, DAEMON
-    MNT = tempfile.mkdtemp(prefix="memviewfs-input-")
-    os.chmod(MNT, 0o755)
-    DAEMON = tm.start_daemon(MNT)
-    tm.MNT = MNT  # value() and friends read through this mount
-
-
-def tearDownModule():
-    code = tm.stop_daemon(DAEMON, MNT)
-    os.rmdir(MNT)
-    assert code == 0, f"daemon exited {code}: {DAEMON.stderr.read()}"
-
-
-def read(path):
-    with open(f"{MNT}/{path}", "rb") as f:
-        return f.read().decode("utf-8", "surrogateescape")
-
-
-def summary(pid):
-    return {l.split()[0]: l.split()[1] for l in read(f"{pid}/summary").splitlines()}
-
-
-def mappings_total(pid):
-    lines = read(f"{pid}/mappings").splitlines()
-    header = lines[0].split()
-    rows = [dict(zip(header, l.split())) for l in lines[1:]]
-    return rows[:-1], rows[-1]
-
-
-def processes():
-    lines = read("processes").splitlines()
-    header = lines[0].split()
-    return header, {int(l.split()[0]): l.split() for l in lines[1:]}
-
-
-def metric(text, name, pid):
-    m = re.search(rf'^memviewfs_process_{name}\{{pid="{pid}",comm="[^"]*"\}} (\d+)$', text, re.M)
-    return int(m.group(1)) if m else None
-
-
-class InputTestCase(tm.MountTestCase):
-    pass
+class InputTestCase(MountTestCase):
+    # per-pid series in metrics/: these tests compare them with /proc
+    MOUNT_OPTIONS = ("metrics_pids",)
 
 
 class TestExactPss(InputTestCase):
@@ -80,35 +36,35 @@ class TestExactPss(InputTestCase):
         w.do("fork 2")
         time.sleep(0.2)
         per_mapping = sum(v.get("Pss", 0) for _, _, v in smaps_vmas(w.pid))
-        exact = rollup(w.pid)["Pss"]
+        exact = smaps_rollup(w.pid)["Pss"]
         # the rounding this test is about: measurably low (~1.7 MB here)
         self.assertGreater(exact - per_mapping, self.MAPPINGS * 256)
-        prom = read("metrics/memviewfs.prom")
-        _, procs = processes()
-        rows, total = mappings_total(w.pid)
+        prom = self.mnt.read("metrics/memviewfs.prom")
+        _, procs = self.mnt.processes()
+        _, rows = self.mnt.table(f"{w.pid}/mappings")
+        rows, total = rows[:-1], rows[-1]
         ours = {
-            "pss": value(w.pid, "pss"),
-            "summary": int(summary(w.pid)["pss"]),
+            "pss": self.mnt.value(w.pid, "pss"),
+            "summary": int(self.mnt.summary(w.pid)["pss"]),
             "mappings total": int(total["Pss"]),
             "processes": int(procs[w.pid][4]),
             "metrics": metric(prom, "pss_bytes", w.pid),
         }
-        exact = rollup(w.pid)["Pss"]
+        exact = smaps_rollup(w.pid)["Pss"]
         for where, pss in ours.items():
             self.assertLessEqual(abs(pss - exact), SLACK,
                                  f"{where}: {pss}, smaps_rollup {exact}, per-mapping sum {per_mapping}")
         # rows keep the kernel's per-mapping rounding, and say so (README)
         self.assertLess(sum(int(r["Pss"]) for r in rows), int(total["Pss"]))
-        self.assertIn("EXACT PSS", read("README"))
+        self.assertIn("EXACT PSS", self.mnt.read("README"))
 
 
 class TestSwapPss(InputTestCase):
     SWAPFILE = "/var/tmp/memviewfs-test-swap"
 
     def ensure_swap(self):
-        with open("/proc/meminfo") as f:
-            if int(re.search(r"SwapTotal:\s+(\d+)", f.read()).group(1)) > 0:
-                return
+        if meminfo_bytes("SwapTotal") > 0:
+            return
         # No swap on this machine: a 64 MiB swap file for the length of the test.
         try:
             subprocess.run(["fallocate", "-l", str(64 * MiB), self.SWAPFILE], check=True)
@@ -133,19 +89,19 @@ class TestSwapPss(InputTestCase):
         w.do("pageout")  # pages still in a per-CPU LRU batch the first time
         family = [w.pid] + [int(p) for p in w.do(f"fork {n_children}")]
         time.sleep(0.2)
-        prom = read("metrics/memviewfs.prom")
-        header, procs = processes()
+        prom = self.mnt.read("metrics/memviewfs.prom")
+        header, procs = self.mnt.processes()
         self.assertEqual(header[8], "swap_pss")
         for pid in family:
-            direct = rollup(pid)
+            direct = smaps_rollup(pid)
             # the kernel may keep a few pages it could not isolate this time
             self.assertGreaterEqual(direct["Swap"], size // 2, "MADV_PAGEOUT did not swap")
-            swap_pss = value(pid, "swap_pss")
+            swap_pss = self.mnt.value(pid, "swap_pss")
             self.assertEqual(swap_pss, direct["SwapPss"])
             # every swapped page is shared by the n + 1 processes
             self.assertLessEqual(abs(swap_pss - direct["Swap"] // (n_children + 1)), PAGE)
-            self.assertEqual(value(pid, "swap"), direct["Swap"])
-            self.assertEqual(int(summary(pid)["swap_pss"]), direct["SwapPss"])
+            self.assertEqual(self.mnt.value(pid, "swap"), direct["Swap"])
+            self.assertEqual(int(self.mnt.summary(pid)["swap_pss"]), direct["SwapPss"])
             self.assertEqual(int(procs[pid][8]), direct["SwapPss"])
             self.assertEqual(metric(prom, "swap_pss_bytes", pid), direct["SwapPss"])
 
@@ -154,8 +110,7 @@ class TestHugetlb(InputTestCase):
     NR = "/proc/sys/vm/nr_hugepages"
 
     def test_map_hugetlb(self):
-        with open("/proc/meminfo") as f:
-            huge = int(re.search(r"Hugepagesize:\s+(\d+)", f.read()).group(1)) * 1024
+        huge = meminfo_bytes("Hugepagesize")
         with open(self.NR) as f:
             old = int(f.read())
         with open(self.NR, "w") as f:
@@ -165,18 +120,18 @@ class TestHugetlb(InputTestCase):
             if int(f.read()) < old + 2:
                 self.skipTest("could not reserve 2 huge pages")
         w = self.workload()
-        before = {n: value(w.pid, n) for n in ("hugetlb", "rss", "anon_private")}
+        before = {n: self.mnt.value(w.pid, n) for n in ("hugetlb", "rss", "anon_private")}
         self.assertEqual(before["hugetlb"], 0)
         w.do(f"hugetlb {2 * huge}")
-        with open(f"/proc/{w.pid}/status") as f:
-            status = int(re.search(r"HugetlbPages:\s+(\d+) kB", f.read()).group(1)) * 1024
+        status = status_bytes(w.pid, "HugetlbPages")
         self.assertEqual(status, 2 * huge)
-        self.assertEqual(value(w.pid, "hugetlb"), 2 * huge)
+        self.assertEqual(self.mnt.value(w.pid, "hugetlb"), 2 * huge)
         # in none of the 2x2, not in rss
-        self.assertLessEqual(abs(value(w.pid, "rss") - before["rss"]), SLACK)
-        self.assertLessEqual(abs(value(w.pid, "anon_private") - before["anon_private"]), SLACK)
-        self.assertEqual(int(summary(w.pid)["hugetlb"]), 2 * huge)
-        self.assertEqual(metric(read("metrics/memviewfs.prom"), "hugetlb_bytes", w.pid), 2 * huge)
+        self.assertLessEqual(abs(self.mnt.value(w.pid, "rss") - before["rss"]), SLACK)
+        self.assertLessEqual(abs(self.mnt.value(w.pid, "anon_private") - before["anon_private"]),
+                             SLACK)
+        self.assertEqual(int(self.mnt.summary(w.pid)["hugetlb"]), 2 * huge)
+        self.assertEqual(metric(self.mnt.read(), "hugetlb_bytes", w.pid), 2 * huge)
         w.close()  # before the cleanup gives the huge pages back
 
 
@@ -184,35 +139,34 @@ class TestSmallThings(InputTestCase):
     def test_summary_vsz_is_vmsize(self):
         """smaps lists [vsyscall] (4096 bytes), which VmSize does not count."""
         w = self.workload()
-        with open(f"/proc/{w.pid}/status") as f:
-            vmsize = int(re.search(r"VmSize:\s+(\d+) kB", f.read()).group(1)) * 1024
-        self.assertEqual(value(w.pid, "vsz"), vmsize)
-        self.assertEqual(int(summary(w.pid)["vsz"]), vmsize)
+        vmsize = status_bytes(w.pid, "VmSize")
+        self.assertEqual(self.mnt.value(w.pid, "vsz"), vmsize)
+        self.assertEqual(int(self.mnt.summary(w.pid)["vsz"]), vmsize)
 
     def test_cmdline_is_one_line(self):
-        p = subprocess.Popen([tm.WORKLOAD, "one\ntwo", "back\\slash"], stdin=subprocess.PIPE,
+        p = subprocess.Popen([programs.workload, "one\ntwo", "back\\slash"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE)
         self.addCleanup(p.stdout.close)
         self.addCleanup(p.stdin.close)
         self.addCleanup(p.wait)
         self.addCleanup(p.kill)
         p.stdout.readline()
-        self.assertEqual(read(f"{p.pid}/cmdline"),
-                         f"{tm.WORKLOAD} one\\012two back\\134slash\n")
+        self.assertEqual(self.mnt.read(f"{p.pid}/cmdline"),
+                         f"{programs.workload} one\\012two back\\134slash\n")
 
     def test_empty_comm_keeps_every_column(self):
         w = self.workload()
         w.do("comm")
-        self.assertEqual(read(f"{w.pid}/comm"), "\n")
-        header, procs = processes()
+        self.assertEqual(self.mnt.read(f"{w.pid}/comm"), "\n")
+        header, procs = self.mnt.processes()
         self.assertTrue(all(len(r) == len(header) for r in procs.values()))
         self.assertEqual(procs[w.pid][2], "-")
-        self.assertEqual(int(procs[w.pid][3]), value(w.pid, "rss"))
+        self.assertEqual(int(procs[w.pid][3]), self.mnt.value(w.pid, "rss"))
 
     def test_comm_with_blanks_is_one_cell(self):
         w = self.workload()
         w.do("comm " + b"a b\tc".hex())
-        _, procs = processes()
+        _, procs = self.mnt.processes()
         self.assertEqual(procs[w.pid][2], "a\\040b\\011c")
 
     def test_prometheus_labels_survive_invalid_utf8(self):
@@ -224,10 +178,10 @@ class TestSmallThings(InputTestCase):
             w = self.workload()
             w.do("comm " + name.hex())
             workloads.append(w)
-        with open(f"{MNT}/metrics/memviewfs.prom", "rb") as f:
+        with open(f"{self.mnt}/metrics/memviewfs.prom", "rb") as f:
             text = f.read()
-        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
-        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        code, said = promtool_check(text)
+        self.assertEqual(code, 0, said)
         decoded = text.decode("utf-8")  # raises on invalid UTF-8
         for w, name in zip(workloads, names):
             m = re.search(rf'^memviewfs_process_rss_bytes\{{pid="{w.pid}",comm="(.*)"\}} \d+$',
@@ -240,9 +194,9 @@ class TestSmallThings(InputTestCase):
 class TestMountpoint(unittest.TestCase):
     def test_refuses_a_mountpoint_that_holds_memviewfs(self):
         d = tempfile.mkdtemp(prefix="memviewfs-twice-")
-        first = tm.start_daemon(d)
+        first = start_daemon(programs.memviewfs, d, "-o", "metrics_pids")
         try:
-            second = subprocess.run([tm.MEMVIEWFS, "-f", d], capture_output=True, text=True,
+            second = subprocess.run([programs.memviewfs, "-f", d], capture_output=True, text=True,
                                     timeout=20)
             self.assertNotEqual(second.returncode, 0)
             self.assertIn("already holds a memviewfs mount", second.stderr)
@@ -251,7 +205,7 @@ class TestMountpoint(unittest.TestCase):
             self.assertEqual(len(mounts), 1, mounts)
             self.assertTrue(os.path.exists(f"{d}/self/rss"))  # the first still serves
         finally:
-            self.assertEqual(tm.stop_daemon(first, d), 0)
+            self.assertEqual(stop_daemon(first, d), 0)
             self.assertFalse(os.path.ismount(d))
             os.rmdir(d)
 
@@ -259,7 +213,7 @@ class TestMountpoint(unittest.TestCase):
         fd, path = tempfile.mkstemp(prefix="memviewfs-file-")
         os.close(fd)
         try:
-            r = subprocess.run([tm.MEMVIEWFS, "-f", path], capture_output=True, text=True,
+            r = subprocess.run([programs.memviewfs, "-f", path], capture_output=True, text=True,
                                timeout=20)
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("not a directory", r.stderr)
@@ -271,5 +225,4 @@ class TestMountpoint(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    tm.MEMVIEWFS, tm.WORKLOAD = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    unittest.main(argv=[sys.argv[0], "-v", *sys.argv[3:]])
+    main("memviewfs", "workload")

@@ -8,179 +8,36 @@ reader's; -o metrics_gid= gives a non-root scraper in the group every
 process's PSS and nothing more; the MemAvailable series add up; a real
 prometheus-node-exporter on 127.0.0.1 serves the aggregated series.
 
-Run by meson (suite 'mount'): test_metrics.py MEMVIEWFS
+Run by meson (suite 'mount'): test_metrics.py MEMVIEWFS [HEAP_WORKLOAD LIBSPANALLOC]
 """
-import errno
 import os
 import random
 import re
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import unittest
 
-import mvharness  # start_daemon, stop_daemon: one place for every mount test
+from mvharness import (NOBODY, NOBODY_ID, HeapWorkloads, Mount, MountTestCase, NodeExporter,
+                       Sleepers, as_user, families, kernel_thread_comms, main, make_cgroup,
+                       own_memory_cgroup, programs, promtool_check, samples)
 
-MEMVIEWFS = None
-HEAP_WORKLOAD = LIBSPANALLOC = None  # given in a plain build only
-PROM = "metrics/memviewfs.prom"
-NOBODY = 65534
 # A uid and a gid that no other process on the machine uses: the sleepers
 # run as the uid (so its sum is theirs alone), the grant is for the gid.
 TEST_UID = 40000 + random.randrange(20000)
 TEST_GID = 40000 + random.randrange(20000)
 
 
-def start_daemon(mountpoint, *options):
-    extra = ("-o", ",".join(options)) if options else ()
-    return mvharness.start_daemon(MEMVIEWFS, mountpoint, *extra)
-
-
-def stop_daemon(proc, mountpoint):
-    return mvharness.stop_daemon(proc, mountpoint)
-
-
-class Mount:
-    def __init__(self, *options):
-        self.dir = tempfile.mkdtemp(prefix="memviewfs-metrics-")
-        os.chmod(self.dir, 0o755)
-        self.proc = start_daemon(self.dir, *options)
-
-    def close(self):
-        code = stop_daemon(self.proc, self.dir)
-        os.rmdir(self.dir)
-        errors = self.proc.stderr.read()
-        self.proc.stderr.close()
-        assert code == 0, f"daemon exited {code}: {errors}"
-
-    def read(self, name=PROM, as_user=None):
-        if as_user is None:
-            with open(f"{self.dir}/{name}") as f:
-                return f.read()
-        return subprocess.run([*as_user, "cat", f"{self.dir}/{name}"], capture_output=True,
-                              text=True, check=True).stdout
-
-
-def samples(text, family):
-    """{labels text: value} of one family ("" for no labels)."""
-    out = {}
-    for m in re.finditer(rf"^{family}(?:\{{([^}}]*)\}})? (\S+)$", text, re.M):
-        out[m.group(1) or ""] = float(m.group(2))
-    return out
-
-
-def families(text):
-    return sorted({m.group(1) for m in re.finditer(r"^# TYPE (\S+) ", text, re.M)})
-
-
-def as_user(uid, gid, groups=()):
-    groups_arg = ["--groups=" + ",".join(map(str, groups))] if groups else ["--clear-groups"]
-    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", *groups_arg]
-
-
-def kernel_thread_comms():
-    """Comms that only kernel threads carry (no VmSize line in status)."""
-    kernel, user = set(), set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                status = f.read()
-        except OSError:
-            continue
-        name = re.search(r"^Name:\t(.*)$", status, re.M).group(1)
-        (user if "\nVmSize:" in status else kernel).add(name)
-    return kernel - user
-
-
-class Sleepers:
-    """Copies of sleep(1) under a name no other process has, so that their
-    comm (and, run as a fresh uid, their user) are theirs alone."""
-
-    def __init__(self, count, prefix=(), cgroup_dir=None):
-        self.tmp = tempfile.mkdtemp(prefix="mvm-")
-        os.chmod(self.tmp, 0o755)
-        self.comm = f"mvm{os.getpid() % 100000}{random.randrange(1000)}"[:15]
-        exe = os.path.join(self.tmp, self.comm)
-        shutil.copy("/bin/sleep", exe)
-        os.chmod(exe, 0o755)
-        self.procs = []
-        for _ in range(count):
-            p = subprocess.Popen([*prefix, exe, "1000"])
-            self.procs.append(p)
-            if cgroup_dir is not None:
-                with open(os.path.join(cgroup_dir, "cgroup.procs"), "w") as f:
-                    f.write(str(p.pid))
-        # until each has exec'd sleep (its comm is ours)
-        for p in self.procs:
-            for _ in range(500):
-                with open(f"/proc/{p.pid}/comm") as f:
-                    if f.read().strip() == self.comm:
-                        break
-                time.sleep(0.01)
-        self.pids = [p.pid for p in self.procs]
-        # until each sleeps: sleep(1) still faults pages in between its exec
-        # and its nanosleep, and the tests compare its memory across reads
-        for pid in self.pids:
-            last = None
-            for _ in range(500):
-                with open(f"/proc/{pid}/stat") as f:
-                    state = f.read().rsplit(")", 1)[1].split()[0]
-                with open(f"/proc/{pid}/smaps_rollup") as f:
-                    rollup = f.read()
-                if state == "S" and rollup == last:
-                    break
-                last = rollup
-                time.sleep(0.02)
-
-    def close(self):
-        for p in self.procs:
-            p.kill()
-            p.wait()
-        shutil.rmtree(self.tmp)
-
-
-def memory_cgroup_dir():
-    """(mount point, this process's cgroup path, version) of the memory
-    hierarchy, as mountinfo and /proc/self/cgroup say."""
-    with open("/proc/self/cgroup") as f:
-        lines = f.read().splitlines()
-    v1 = [l.split(":", 2)[2] for l in lines if "memory" in l.split(":", 2)[1].split(",")]
-    with open("/proc/self/mountinfo") as f:
-        mounts = [l.split() for l in f]
-    for fields in mounts:
-        sep = fields.index("-")
-        fstype, super_opts = fields[sep + 1], fields[sep + 3]
-        if v1 and fstype == "cgroup" and "memory" in super_opts.split(","):
-            return fields[4], v1[0], 1
-        if not v1 and fstype == "cgroup2":
-            return fields[4], [l for l in lines if l.startswith("0::")][0][3:], 2
-    return None
-
-
 def setUpModule():
     subprocess.run(["promtool", "--version"], capture_output=True, check=True)
 
 
-class TestDefault(unittest.TestCase):
+class TestDefault(MountTestCase):
     """The file as shipped: aggregated, no pid label."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.mnt = Mount()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mnt.close()
 
     def test_promtool_accepts_it(self):
         text = self.mnt.read()
-        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
-                               text=True)
-        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        code, said = promtool_check(text)
+        self.assertEqual(code, 0, said)
 
     def test_no_pid_label_and_no_kernel_thread(self):
         kernel = kernel_thread_comms()
@@ -223,62 +80,31 @@ class TestDefault(unittest.TestCase):
                                r"node_memory_MemAvailable_bytes")
 
     def test_every_memory_cgroup_not_the_readers(self):
-        found = memory_cgroup_dir()
-        if found is None:
+        cgroup = own_memory_cgroup(missing_ok=True)
+        if cgroup is None:
             self.skipTest("no memory cgroup hierarchy mounted")
-        mount_point, own, version = found
         name = f"mvm-test-{os.getpid()}"
-        parent = os.path.join(mount_point, own.lstrip("/"))
-        path = os.path.join(parent, name)
         try:
-            os.mkdir(path)
+            path = make_cgroup(self, cgroup.dir, name, cgroup.version, 64 << 20)
         except OSError as e:
-            self.skipTest(f"cannot create a memory cgroup: {e}")
+            self.skipTest(f"cannot create a limited memory cgroup: {e}")
+        label = 'cgroup="%s"' % os.path.join(cgroup.path, name)
+        sleepers = Sleepers(2, cgroup_dir=path)
         try:
-            limit_file = "memory.limit_in_bytes" if version == 1 else "memory.max"
-            try:
-                with open(os.path.join(path, limit_file), "w") as f:
-                    f.write(str(64 << 20))
-            except OSError as e:
-                self.skipTest(f"cannot limit the memory cgroup: {e}")
-            label = 'cgroup="%s"' % os.path.join(own, name)
-            sleepers = Sleepers(2, cgroup_dir=path)
-            try:
-                # read as nobody, whose own cgroup is this test's parent one
-                text = self.mnt.read(as_user=as_user(NOBODY, NOBODY))
-            finally:
-                sleepers.close()
-            self.assertEqual(samples(text, "memviewfs_cgroup_limit_bytes").get(label), 64 << 20)
-            self.assertIn(label, samples(text, "memviewfs_cgroup_usage_bytes"))
-            self.assertEqual(samples(text, "memviewfs_by_cgroup_processes").get(label), 2)
-            self.assertGreater(samples(text, "memviewfs_scrape_cgroups")[""], 1)
+            # read as nobody, whose own cgroup is this test's parent one
+            text = self.mnt.read(as_user=NOBODY)
         finally:
-            for _ in range(100):
-                try:
-                    os.rmdir(path)
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            sleepers.close()
+        self.assertEqual(samples(text, "memviewfs_cgroup_limit_bytes").get(label), 64 << 20)
+        self.assertIn(label, samples(text, "memviewfs_cgroup_usage_bytes"))
+        self.assertEqual(samples(text, "memviewfs_by_cgroup_processes").get(label), 2)
+        self.assertGreater(samples(text, "memviewfs_scrape_cgroups")[""], 1)
 
     def test_node_exporter_serves_the_aggregates(self):
         sleepers = Sleepers(2)
-        with socket.socket() as s:  # a free port on 127.0.0.1
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        exporter = subprocess.Popen(
-            ["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port}",
-             "--collector.disable-defaults", "--collector.textfile",
-             f"--collector.textfile.directory={self.mnt.dir}/metrics"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        exporter = NodeExporter(f"{self.mnt}/metrics")
         try:
-            body = ""
-            for _ in range(200):
-                r = subprocess.run(["curl", "-sf", f"http://127.0.0.1:{port}/metrics"],
-                                   capture_output=True, text=True)
-                if r.returncode == 0 and "memviewfs_by_comm_rss_bytes" in r.stdout:
-                    body = r.stdout
-                    break
-                time.sleep(0.1)
+            body = exporter.scrape("memviewfs_by_comm_rss_bytes")
             self.assertRegex(body, r"(?m)^node_textfile_scrape_error 0$")
             self.assertEqual(samples(body, "memviewfs_by_comm_processes")
                              .get(f'comm="{sleepers.comm}"'), 2)
@@ -288,22 +114,15 @@ class TestDefault(unittest.TestCase):
                 for name in ("processes", "rss_bytes", "pss_bytes"):
                     self.assertRegex(body, rf"(?m)^memviewfs_by_{by}_{name}\{{{by}=")
         finally:
-            exporter.terminate()
-            exporter.wait()
+            exporter.close()
             sleepers.close()
 
 
-class TestPerPid(unittest.TestCase):
+class TestPerPid(MountTestCase):
     """-o metrics_pids: the per-process series beside the sums, in one file,
     from one scan: each sum must equal the sum of its processes."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.mnt = Mount("metrics_pids")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mnt.close()
+    MOUNT_OPTIONS = ("metrics_pids",)
 
     def test_sums_by_comm_equal_the_per_pid_series(self):
         text = self.mnt.read()
@@ -325,14 +144,14 @@ class TestPerPid(unittest.TestCase):
         self.assertGreater(checked, 20)
 
     def test_sums_by_user_and_cgroup_of_known_processes(self):
-        found = memory_cgroup_dir()
+        found = own_memory_cgroup(missing_ok=True)
         sleepers = Sleepers(3, prefix=as_user(TEST_UID, TEST_UID))
         try:
             text = self.mnt.read()
             with open(f"/proc/{sleepers.pids[0]}/cgroup") as f:
                 cgroup = [l.split(":", 2)[2] for l in f.read().splitlines()
                           if "memory" in l.split(":", 2)[1].split(",") or
-                          (found and found[2] == 2 and l.startswith("0::"))][0]
+                          (found and found.version == 2 and l.startswith("0::"))][0]
         finally:
             sleepers.close()
         user = f'user="{TEST_UID}"'  # no passwd entry: the number
@@ -350,23 +169,21 @@ class TestPerPid(unittest.TestCase):
         self.assertGreaterEqual(by_cgroup, 3)
 
 
-class TestGrant(unittest.TestCase):
+class TestGrant(MountTestCase):
     """-o metrics_gid=GID: like hidepid's gid=, for metrics/ only."""
+
+    MOUNT_OPTIONS = (f"metrics_gid={TEST_GID}",)
 
     @classmethod
     def setUpClass(cls):
-        cls.mnt = Mount(f"metrics_gid={TEST_GID}")
+        super().setUpClass()
         cls.sleepers = Sleepers(2)  # root's: /proc hides their smaps from nobody
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sleepers.close()
-        cls.mnt.close()
+        cls.addClassCleanup(cls.sleepers.close)
 
     def test_member_sees_every_process(self):
         comm = f'comm="{self.sleepers.comm}"'
-        member = as_user(NOBODY, NOBODY, groups=[TEST_GID])
-        outsider = as_user(NOBODY, NOBODY)
+        member = as_user(NOBODY_ID, NOBODY_ID, groups=[TEST_GID])
+        outsider = NOBODY
         # what /proc lets nobody do: not read a root process's smaps_rollup
         refused = subprocess.run([*outsider, "cat", f"/proc/{self.sleepers.pids[0]}/smaps_rollup"],
                                  capture_output=True)
@@ -391,9 +208,9 @@ class TestGrant(unittest.TestCase):
         self.assertEqual(samples(plain, "memviewfs_by_comm_processes").get(comm), 2)
 
     def test_grant_is_for_metrics_only(self):
-        member = as_user(NOBODY, NOBODY, groups=[TEST_GID])
+        member = as_user(NOBODY_ID, NOBODY_ID, groups=[TEST_GID])
         pid = self.sleepers.pids[0]
-        r = subprocess.run([*member, "cat", f"{self.mnt.dir}/{pid}/pss"], capture_output=True,
+        r = subprocess.run([*member, "cat", f"{self.mnt.path}/{pid}/pss"], capture_output=True,
                            text=True)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("Permission denied", r.stderr)
@@ -405,52 +222,13 @@ class TestGrant(unittest.TestCase):
     def test_bad_gid_is_refused(self):
         d = tempfile.mkdtemp(prefix="memviewfs-metrics-bad-")
         try:
-            r = subprocess.run([MEMVIEWFS, "-f", "-o", "metrics_gid=staff", d],
+            r = subprocess.run([programs.memviewfs, "-f", "-o", "metrics_gid=staff", d],
                                capture_output=True, text=True, timeout=10)
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("metrics_gid=staff", r.stderr)
             self.assertFalse(os.path.ismount(d))
         finally:
             os.rmdir(d)
-
-
-class HeapWorkloads:
-    """Copies of heap-workload (tests/mount/heap-workload.c) under a name
-    no other process has, preloaded with libspanalloc-malloc.so: their
-    spanalloc statistics are what they answer to "stats", which also
-    publishes them; idle afterwards, the numbers stand still."""
-
-    def __init__(self, count):
-        self.tmp = tempfile.mkdtemp(prefix="mvm-heap-")
-        self.comm = f"mvh{os.getpid() % 100000}{random.randrange(1000)}"[:15]
-        exe = os.path.join(self.tmp, self.comm)
-        shutil.copy(HEAP_WORKLOAD, exe)
-        env = dict(os.environ, LD_PRELOAD=LIBSPANALLOC, SPANALLOC_SCAVENGE_MS="600000")
-        env.pop("MALLOC_PERTURB_", None)
-        self.procs = [subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       text=True, bufsize=1, env=env) for _ in range(count)]
-        self.pids = [int(self.reply(p).split()[1]) for p in self.procs]
-
-    @staticmethod
-    def reply(proc):
-        line = proc.stdout.readline()
-        assert line.startswith("ok"), line
-        return line
-
-    def do(self, proc, command):
-        proc.stdin.write(command + "\n")
-        return self.reply(proc).split()[1:]
-
-    def stats(self, proc):
-        return {k: int(v) for k, v in (kv.split("=") for kv in self.do(proc, "stats"))}
-
-    def close(self):
-        for p in self.procs:
-            p.stdin.close()
-            p.kill()
-            p.wait()
-            p.stdout.close()
-        shutil.rmtree(self.tmp)
 
 
 class TestSpanalloc(unittest.TestCase):
@@ -460,13 +238,13 @@ class TestSpanalloc(unittest.TestCase):
     FIELDS = ("sys", "heap_sys", "heap_alloc", "heap_inuse", "heap_objects", "mallocs", "frees")
 
     def setUp(self):
-        if HEAP_WORKLOAD is None:
+        if programs.heap_workload is None:
             self.skipTest("no heap workload (sanitizer build)")
-        self.heaps = HeapWorkloads(2)
+        self.heaps = HeapWorkloads(programs.heap_workload, programs.libspanalloc, 2)
         self.addCleanup(self.heaps.close)
-        self.heaps.do(self.heaps.procs[0], f"alloc 1000 {64 << 10}")
-        self.heaps.do(self.heaps.procs[1], "alloc 5000 100")
-        self.stats = [self.heaps.stats(p) for p in self.heaps.procs]
+        self.heaps.workloads[0].do(f"alloc 1000 {64 << 10}")
+        self.heaps.workloads[1].do("alloc 5000 100")
+        self.stats = [w.stats() for w in self.heaps.workloads]
 
     @staticmethod
     def family(field):
@@ -474,11 +252,8 @@ class TestSpanalloc(unittest.TestCase):
                         "" if field == "heap_objects" else "_bytes")
 
     def test_summed_by_comm(self):
-        mnt = Mount()
-        try:
+        with Mount() as mnt:
             text = mnt.read()
-        finally:
-            mnt.close()
         comm = f'comm="{self.heaps.comm}"'
         for field in self.FIELDS:
             got = samples(text, f"memviewfs_by_comm_spanalloc_{self.family(field)}").get(comm)
@@ -487,11 +262,8 @@ class TestSpanalloc(unittest.TestCase):
         self.assertNotIn("memviewfs_process_spanalloc_", text)
 
     def test_per_pid_with_the_option(self):
-        mnt = Mount("metrics_pids")
-        try:
+        with Mount("metrics_pids") as mnt:
             text = mnt.read()
-        finally:
-            mnt.close()
         for pid, stats in zip(self.heaps.pids, self.stats):
             for field in self.FIELDS:
                 got = samples(text, f"memviewfs_process_spanalloc_{self.family(field)}")
@@ -501,8 +273,4 @@ class TestSpanalloc(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    MEMVIEWFS = os.path.abspath(sys.argv[1])
-    if len(sys.argv) > 3 and not sys.argv[2].startswith("-"):
-        HEAP_WORKLOAD, LIBSPANALLOC = (os.path.abspath(a) for a in sys.argv[2:4])
-        del sys.argv[2:4]
-    unittest.main(argv=sys.argv[:1] + sys.argv[2:], verbosity=2)
+    main("memviewfs", optional=("heap_workload", "libspanalloc"))

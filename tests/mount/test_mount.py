@@ -8,10 +8,8 @@ directly, and that access, errors and races behave like /proc.
 Run by meson (suite 'mount'): test_mount.py MEMVIEWFS WORKLOAD
 """
 import errno
-import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,103 +18,15 @@ import threading
 import time
 import unittest
 
-import mvharness  # start_daemon, stop_daemon: one place for every mount test
-
-MEMVIEWFS = WORKLOAD = None
-PAGE = os.sysconf("SC_PAGE_SIZE")
-MiB = 1024 * 1024
-# The kernel's own slack between two reads: a few pages of stack, libc
-# buffers and per-CPU RSS counter batching. Nothing looser.
-SLACK = 8 * PAGE
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-
-MNT = None
-DAEMON = None
+import mvharness
+from mvharness import (MiB, NOBODY, PAGE, SLACK, NodeExporter, free_bw, main, make_cgroup,
+                       own_memory_cgroup, probe, programs, promtool_check, read_inside,
+                       smaps_rollup, smaps_vmas, start_daemon)
 
 
-def start_daemon(mountpoint, *extra):
+class MountTestCase(mvharness.MountTestCase):
     # per-pid series in metrics/: these tests compare them with /proc
-    return mvharness.start_daemon(MEMVIEWFS, mountpoint, "-o", "metrics_pids", *extra)
-
-
-def stop_daemon(proc, mountpoint):
-    return mvharness.stop_daemon(proc, mountpoint)
-
-
-def setUpModule():
-    global MNT, DAEMON
-    MNT = tempfile.mkdtemp(prefix="memviewfs-test-")
-    os.chmod(MNT, 0o755)
-    DAEMON = start_daemon(MNT)
-
-
-def tearDownModule():
-    code = stop_daemon(DAEMON, MNT)
-    os.rmdir(MNT)
-    assert code == 0, f"daemon exited {code}: {DAEMON.stderr.read()}"
-
-
-def value(pid, name):
-    with open(f"{MNT}/{pid}/{name}") as f:
-        text = f.read()
-    assert re.fullmatch(r"\d+\n", text), f"{pid}/{name}: {text!r}"
-    return int(text)
-
-
-def values(pid, *names):
-    return {n: value(pid, n) for n in names}
-
-
-def rollup(pid):
-    """smaps_rollup read directly, in bytes."""
-    out = {}
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            m = re.match(r"(\w+):\s+(\d+) kB", line)
-            if m:
-                out[m.group(1)] = int(m.group(2)) * 1024
-    return out
-
-
-def smaps_vmas(pid):
-    """[(start, end, {field: bytes})] from /proc/<pid>/smaps read directly."""
-    vmas = []
-    with open(f"/proc/{pid}/smaps") as f:
-        for line in f:
-            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) ", line)
-            if m:
-                vmas.append((int(m.group(1), 16), int(m.group(2), 16), {}))
-                continue
-            m = re.match(r"(\w+):\s+(\d+) kB", line)
-            if m and vmas:
-                vmas[-1][2][m.group(1)] = int(m.group(2)) * 1024
-    return vmas
-
-
-class Workload(mvharness.Workload):
-    """tests/mount/workload.c (mvharness.Workload), the one this suite was given."""
-
-    def __init__(self, prefix=()):
-        super().__init__(WORKLOAD, prefix)
-
-
-class MountTestCase(unittest.TestCase):
-    def workload(self, prefix=()):
-        w = Workload(prefix)
-        self.addCleanup(w.close)
-        return w
-
-    def assertMoved(self, before, after, name, expected, slack=SLACK):
-        delta = after[name] - before[name]
-        self.assertLessEqual(abs(delta - expected), slack,
-                             f"{name} moved by {delta}, expected {expected} (+-{slack})")
-
-    def data_file(self, size):
-        fd, path = tempfile.mkstemp(prefix="memviewfs-data-", dir="/var/tmp")
-        self.addCleanup(os.unlink, path)
-        with os.fdopen(fd, "wb") as f:
-            f.write(os.urandom(size))
-        return path
+    MOUNT_OPTIONS = ("metrics_pids",)
 
 
 class TestKnownMemory(MountTestCase):
@@ -127,15 +37,15 @@ class TestKnownMemory(MountTestCase):
 
     def test_anonymous_private_then_madv_free(self):
         w = self.workload()
-        before = values(w.pid, *self.VALUES)
+        before = self.mnt.values(w.pid, *self.VALUES)
         w.do(f"anon {32 * MiB}")
-        touched = values(w.pid, *self.VALUES)
+        touched = self.mnt.values(w.pid, *self.VALUES)
         for name in ("rss", "pss", "uss", "anon_private", "vsz"):
             self.assertMoved(before, touched, name, 32 * MiB)
         for name in ("anon_shared", "file_shared", "retained_freed"):
             self.assertMoved(before, touched, name, 0)
         w.do(f"madv_free {16 * MiB}")
-        freed = values(w.pid, *self.VALUES)
+        freed = self.mnt.values(w.pid, *self.VALUES)
         # MADV_FREE'd pages stay resident (and in rss) until memory pressure.
         # The kernel marks them lazily free through a per-CPU batch of up to
         # 31 folios (mm/swap.c, lru_lazyfree): up to 30 pages per CPU may not
@@ -148,9 +58,9 @@ class TestKnownMemory(MountTestCase):
 
     def test_shared_anonymous(self):
         w = self.workload()
-        before = values(w.pid, *self.VALUES)
+        before = self.mnt.values(w.pid, *self.VALUES)
         w.do(f"shared_anon {16 * MiB}")
-        after = values(w.pid, *self.VALUES)
+        after = self.mnt.values(w.pid, *self.VALUES)
         self.assertMoved(before, after, "anon_shared", 16 * MiB)
         self.assertMoved(before, after, "rss", 16 * MiB)
         self.assertMoved(before, after, "anon_private", 0)
@@ -159,9 +69,9 @@ class TestKnownMemory(MountTestCase):
     def test_shared_file(self):
         path = self.data_file(16 * MiB)
         w = self.workload()
-        before = values(w.pid, *self.VALUES)
+        before = self.mnt.values(w.pid, *self.VALUES)
         w.do(f"file_shared {path} {16 * MiB}")
-        after = values(w.pid, *self.VALUES)
+        after = self.mnt.values(w.pid, *self.VALUES)
         self.assertMoved(before, after, "file_shared", 16 * MiB)
         self.assertMoved(before, after, "rss", 16 * MiB)
         self.assertMoved(before, after, "anon_private", 0)
@@ -170,13 +80,13 @@ class TestKnownMemory(MountTestCase):
     def test_private_file_copy_on_write(self):
         path = self.data_file(16 * MiB)
         w = self.workload()
-        before = values(w.pid, *self.VALUES)
+        before = self.mnt.values(w.pid, *self.VALUES)
         w.do(f"file_private {path} {16 * MiB}")
-        read = values(w.pid, *self.VALUES)
+        read = self.mnt.values(w.pid, *self.VALUES)
         self.assertMoved(before, read, "file_private", 16 * MiB)
         self.assertMoved(before, read, "anon_private", 0)
         w.do(f"cow {4 * MiB}")
-        written = values(w.pid, *self.VALUES)
+        written = self.mnt.values(w.pid, *self.VALUES)
         # A written page of a private file mapping is an anonymous copy.
         self.assertMoved(read, written, "anon_private", 4 * MiB)
         self.assertMoved(read, written, "file_private", -4 * MiB)
@@ -195,7 +105,7 @@ class TestKnownMemory(MountTestCase):
             rest = [v for s, e, v in smaps_vmas(pid) if not (s == start and e == end)]
             rest_pss = sum(v.get("Pss", 0) for v in rest)
             rest_rss = sum(v.get("Rss", 0) for v in rest)
-            pss, rss = value(pid, "pss"), value(pid, "rss")
+            pss, rss = self.mnt.value(pid, "pss"), self.mnt.value(pid, "rss")
             self.assertLessEqual(abs(pss - (size // (n_children + 1) + rest_pss)), SLACK,
                                  f"pid {pid}: pss {pss}, region share {size // (n_children + 1)}")
             self.assertLessEqual(abs(rss - (size + rest_rss)), SLACK, f"pid {pid}: rss {rss}")
@@ -212,7 +122,7 @@ class TestAgreesWithKernel(MountTestCase):
         w.do(f"anon {8 * MiB}")
         ps = subprocess.run(["ps", "-o", "rss=", "-p", str(w.pid)], capture_output=True,
                             text=True, check=True).stdout
-        self.assertEqual(value(w.pid, "rss"), int(ps) * 1024)
+        self.assertEqual(self.mnt.value(w.pid, "rss"), int(ps) * 1024)
 
     def test_pss_uss_swap_equal_smaps_rollup(self):
         w = self.workload()
@@ -220,8 +130,8 @@ class TestAgreesWithKernel(MountTestCase):
         w.do(f"madv_free {4 * MiB}")
         idle = self.workload()
         for pid in (w.pid, idle.pid):
-            direct = rollup(pid)
-            ours = values(pid, "pss", "uss", "swap", "retained_freed")
+            direct = smaps_rollup(pid)
+            ours = self.mnt.values(pid, "pss", "uss", "swap", "retained_freed")
             # Pss moves whenever any other process maps or unmaps a shared
             # page (libc...): the kernel's own slack between two reads.
             self.assertLessEqual(abs(ours["pss"] - direct["Pss"]), SLACK)
@@ -236,10 +146,11 @@ class TestAgreesWithKernel(MountTestCase):
         w.do(f"shared_anon {4 * MiB}")
         w.do(f"file_shared {path} {4 * MiB}")
         checked = 0
-        for pid in [w.pid] + [int(p) for p in os.listdir(MNT) if p.isdigit()][:50]:
+        for pid in [w.pid] + [int(p) for p in os.listdir(self.mnt) if p.isdigit()][:50]:
             try:
-                parts = values(pid, "anon_private", "anon_shared", "file_private", "file_shared")
-                rss = value(pid, "rss")
+                parts = self.mnt.values(pid, "anon_private", "anon_shared", "file_private",
+                                        "file_shared")
+                rss = self.mnt.value(pid, "rss")
             except (FileNotFoundError, PermissionError):
                 continue  # exited meanwhile, or protected from root too (an LSM)
             self.assertLessEqual(abs(sum(parts.values()) - rss), SLACK, f"pid {pid}: {parts} rss {rss}")
@@ -249,12 +160,12 @@ class TestAgreesWithKernel(MountTestCase):
     def test_summary_and_mappings_totals(self):
         w = self.workload()
         w.do(f"anon {8 * MiB}")
-        with open(f"{MNT}/{w.pid}/summary") as f:
+        with open(f"{self.mnt}/{w.pid}/summary") as f:
             summary = {line.split()[0]: line.split()[1] for line in f}
         parts = sum(int(summary[k]) for k in ("anon_private", "anon_shared", "file_private",
                                               "file_shared"))
         self.assertEqual(parts, int(summary["rss"]))
-        with open(f"{MNT}/{w.pid}/mappings") as f:
+        with open(f"{self.mnt}/{w.pid}/mappings") as f:
             lines = f.read().splitlines()
         header = lines[0].split()
         self.assertEqual(header, ["Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty",
@@ -275,7 +186,7 @@ class TestAgreesWithKernel(MountTestCase):
     def test_processes_table(self):
         w = self.workload()
         w.do(f"anon {8 * MiB}")
-        with open(f"{MNT}/processes") as f:
+        with open(f"{self.mnt}/processes") as f:
             lines = f.read().splitlines()
         self.assertEqual(lines[0].split(), ["pid", "user", "comm", "rss", "pss", "uss", "swap",
                                             "retained_freed", "swap_pss", "cgroup"])
@@ -284,28 +195,28 @@ class TestAgreesWithKernel(MountTestCase):
         row = rows[w.pid]
         self.assertEqual(row[1], "root")
         self.assertEqual(row[2], "workload")
-        self.assertEqual(int(row[3]), value(w.pid, "rss"))
-        self.assertLessEqual(abs(int(row[4]) - value(w.pid, "pss")), SLACK)
-        self.assertEqual(int(row[5]), value(w.pid, "uss"))
+        self.assertEqual(int(row[3]), self.mnt.value(w.pid, "rss"))
+        self.assertLessEqual(abs(int(row[4]) - self.mnt.value(w.pid, "pss")), SLACK)
+        self.assertEqual(int(row[5]), self.mnt.value(w.pid, "uss"))
         self.assertIn(1, rows)
 
 
 class TestTree(MountTestCase):
     def test_readme_lists_every_file(self):
-        with open(f"{MNT}/README") as f:
+        with open(f"{self.mnt}/README") as f:
             readme = f.read()
-        pid_files = sorted(os.listdir(f"{MNT}/{os.getpid()}"))
+        pid_files = sorted(os.listdir(f"{self.mnt}/{os.getpid()}"))
         self.assertGreater(len(pid_files), 10)
         for name in pid_files:
-            slash = "/" if os.path.isdir(f"{MNT}/{os.getpid()}/{name}") else ""
+            slash = "/" if os.path.isdir(f"{self.mnt}/{os.getpid()}/{name}") else ""
             self.assertIn(f"<pid>/{name}{slash} ", readme)
-        for name in os.listdir(MNT):
+        for name in os.listdir(self.mnt):
             if not name.isdigit():
                 self.assertRegex(readme, rf"\n  {name}/? ")
         self.assertIn("THE 2x2", readme)
 
     def test_root_lists_processes(self):
-        names = os.listdir(MNT)
+        names = os.listdir(self.mnt)
         proc = {n for n in os.listdir("/proc") if n.isdigit()}
         ours = {n for n in names if n.isdigit()}
         self.assertIn(str(os.getpid()), ours)
@@ -313,49 +224,50 @@ class TestTree(MountTestCase):
         self.assertTrue({"README", "self", "processes"} <= set(names))
 
     def test_self(self):
-        self.assertEqual(os.readlink(f"{MNT}/self"), str(os.getpid()))
+        self.assertEqual(os.readlink(f"{self.mnt}/self"), str(os.getpid()))
         seen = []
-        t = threading.Thread(target=lambda: seen.append(os.readlink(f"{MNT}/self")))
+        t = threading.Thread(target=lambda: seen.append(os.readlink(f"{self.mnt}/self")))
         t.start()
         t.join()
         self.assertEqual(seen, [str(os.getpid())])
         # The shell's own builtin reads self: self is the shell.
-        out = subprocess.run(["sh", "-c", f"read c < {MNT}/self/comm; echo $c $$ $(cat {MNT}/self/comm)"],
+        comm = f"{self.mnt}/self/comm"
+        out = subprocess.run(["sh", "-c", f"read c < {comm}; echo $c $$ $(cat {comm})"],
                              capture_output=True, text=True, check=True).stdout.split()
         self.assertEqual(out[0], "sh")
         self.assertEqual(out[2], "cat")  # and cat's self is cat
 
     def test_cmdline_and_comm(self):
         w = self.workload()
-        with open(f"{MNT}/{w.pid}/comm") as f:
+        with open(f"{self.mnt}/{w.pid}/comm") as f:
             self.assertEqual(f.read(), "workload\n")
-        with open(f"{MNT}/{w.pid}/cmdline") as f:
-            self.assertEqual(f.read(), WORKLOAD + "\n")
+        with open(f"{self.mnt}/{w.pid}/cmdline") as f:
+            self.assertEqual(f.read(), programs.workload + "\n")
 
     def test_owner_is_process_user(self):
         w = self.workload(NOBODY)
-        st = os.stat(f"{MNT}/{w.pid}")
+        st = os.stat(f"{self.mnt}/{w.pid}")
         self.assertEqual((st.st_uid, st.st_gid), (65534, 65534))
-        self.assertEqual(os.stat(f"{MNT}/{w.pid}/pss").st_uid, 65534)
-        self.assertEqual(os.stat(f"{MNT}/1").st_uid, 0)
+        self.assertEqual(os.stat(f"{self.mnt}/{w.pid}/pss").st_uid, 65534)
+        self.assertEqual(os.stat(f"{self.mnt}/1").st_uid, 0)
 
     def test_unknown_paths_are_enoent(self):
         for path in ("nosuch", "12abc", "0", "-1", "0001", "99999999999", "4194305",
                      f"{os.getpid()}/nosuch", "self/nosuch", "README/x"):
             with self.assertRaises(OSError, msg=path) as cm:
-                os.stat(f"{MNT}/{path}")
+                os.stat(f"{self.mnt}/{path}")
             self.assertIn(cm.exception.errno, (errno.ENOENT, errno.ENOTDIR), path)
 
     def test_read_only(self):
         pid = os.getpid()
         for flags in (os.O_WRONLY, os.O_RDWR):
             with self.assertRaises(OSError) as cm:
-                os.open(f"{MNT}/{pid}/rss", flags)
+                os.open(f"{self.mnt}/{pid}/rss", flags)
             self.assertIn(cm.exception.errno, (errno.EACCES, errno.EROFS))
-        for op in (lambda: os.mkdir(f"{MNT}/d"), lambda: os.unlink(f"{MNT}/{pid}/rss"),
-                   lambda: os.open(f"{MNT}/new", os.O_CREAT | os.O_WRONLY),
-                   lambda: os.rename(f"{MNT}/README", f"{MNT}/x"),
-                   lambda: os.symlink("x", f"{MNT}/l"), lambda: os.rmdir(f"{MNT}/{pid}")):
+        for op in (lambda: os.mkdir(f"{self.mnt}/d"), lambda: os.unlink(f"{self.mnt}/{pid}/rss"),
+                   lambda: os.open(f"{self.mnt}/new", os.O_CREAT | os.O_WRONLY),
+                   lambda: os.rename(f"{self.mnt}/README", f"{self.mnt}/x"),
+                   lambda: os.symlink("x", f"{self.mnt}/l"), lambda: os.rmdir(f"{self.mnt}/{pid}")):
             with self.assertRaises(OSError) as cm:
                 op()
             self.assertIn(cm.exception.errno, (errno.EROFS, errno.EACCES, errno.EPERM))
@@ -363,7 +275,7 @@ class TestTree(MountTestCase):
     def test_content_fixed_at_open_and_partial_reads(self):
         w = self.workload()
         w.do(f"anon {4 * MiB}")
-        fd = os.open(f"{MNT}/{w.pid}/mappings", os.O_RDONLY)
+        fd = os.open(f"{self.mnt}/{w.pid}/mappings", os.O_RDONLY)
         try:
             whole = os.read(fd, 1 << 20)
             w.do(f"anon {4 * MiB}")  # the process changes; this open file must not
@@ -379,11 +291,11 @@ class TestTree(MountTestCase):
         finally:
             os.close(fd)
         # A new open sees the new state.
-        with open(f"{MNT}/{w.pid}/mappings", "rb") as f:
+        with open(f"{self.mnt}/{w.pid}/mappings", "rb") as f:
             self.assertNotEqual(f.read(), whole)
 
     def test_ordinary_tools(self):
-        path = f"{MNT}/{os.getpid()}/mappings"
+        path = f"{self.mnt}/{os.getpid()}/mappings"
         run = lambda *cmd: subprocess.run(cmd, capture_output=True, check=True).stdout
         text = run("cat", path)
         self.assertTrue(text.endswith(b"\n") and len(text) > 100)
@@ -391,7 +303,7 @@ class TestTree(MountTestCase):
         self.assertEqual(run("head", "-c", "20", path), text[:20])
         self.assertEqual(run("tail", "-n", "1", path).split()[-1], b"total")
         with tempfile.TemporaryDirectory() as d:
-            run("cp", f"{MNT}/README", d)
+            run("cp", f"{self.mnt}/README", d)
             with open(f"{d}/README") as f:
                 self.assertIn("memviewfs", f.read())
 
@@ -400,12 +312,12 @@ class TestRaces(MountTestCase):
     def test_exited_process_is_enoent(self):
         w = self.workload()
         pid = w.pid
-        self.assertGreater(value(pid, "rss"), 0)
+        self.assertGreater(self.mnt.value(pid, "rss"), 0)
         w.do("exit")
         w.proc.wait()
         for name in ("rss", "pss", "mappings", "summary", "anon_private"):
             with self.assertRaises(FileNotFoundError):
-                open(f"{MNT}/{pid}/{name}").read()
+                open(f"{self.mnt}/{pid}/{name}").read()
 
     def test_processes_vanishing_mid_read(self):
         """Readers race processes that exit; every answer is a whole number
@@ -415,7 +327,7 @@ class TestRaces(MountTestCase):
         def read_all(pid):
             for name in ("pss", "anon_private", "rss", "mappings", "summary"):
                 try:
-                    with open(f"{MNT}/{pid}/{name}") as f:
+                    with open(f"{self.mnt}/{pid}/{name}") as f:
                         text = f.read()
                     if name in ("pss", "anon_private", "rss"):
                         self.assertRegex(text, r"^\d+\n$")
@@ -434,7 +346,7 @@ class TestRaces(MountTestCase):
             read_all(p.pid)  # reaped: all gone
         self.assertGreater(outcomes["value"], 0)
         self.assertGreater(outcomes["gone"], 0)
-        self.assertIsNone(DAEMON.poll(), "daemon died")
+        self.assertIsNone(self.mnt.daemon.poll(), "daemon died")
 
 
 # Which /proc file each mounted file is derived from: an unprivileged reader
@@ -447,33 +359,14 @@ PROC_SOURCE = {
     "file_private": "smaps", "file_shared": "smaps", "summary": "smaps", "mappings": "smaps",
 }
 
-PROBE = r"""
-import json, sys
-out = {}
-for path in sys.argv[1:]:
-    try:
-        with open(path, "rb") as f:
-            f.read()
-        out[path] = "ok"
-    except OSError as e:
-        out[path] = e.errno
-print(json.dumps(out))
-"""
-
-
 class TestAccess(MountTestCase):
-    def probe_as_nobody(self, paths):
-        out = subprocess.run([*NOBODY, sys.executable, "-c", PROBE, *paths],
-                             capture_output=True, text=True, check=True).stdout
-        return json.loads(out)
-
     def compare(self, pid):
         paths = []
         for name, source in PROC_SOURCE.items():
-            paths += [f"{MNT}/{pid}/{name}", f"/proc/{pid}/{source}"]
-        result = self.probe_as_nobody(paths)
+            paths += [f"{self.mnt}/{pid}/{name}", f"/proc/{pid}/{source}"]
+        result = probe(NOBODY, paths)
         for name, source in PROC_SOURCE.items():
-            self.assertEqual(result[f"{MNT}/{pid}/{name}"], result[f"/proc/{pid}/{source}"],
+            self.assertEqual(result[f"{self.mnt}/{pid}/{name}"], result[f"/proc/{pid}/{source}"],
                              f"pid {pid}: {name} vs /proc/{source}")
         return result
 
@@ -483,13 +376,13 @@ class TestAccess(MountTestCase):
         nodump_w = self.workload(NOBODY)
         nodump_w.do("nodump")
         r = self.compare(root_w.pid)
-        self.assertEqual(r[f"{MNT}/{root_w.pid}/pss"], errno.EACCES)
-        self.assertEqual(r[f"{MNT}/{root_w.pid}/mappings"], errno.EACCES)
-        self.assertEqual(r[f"{MNT}/{root_w.pid}/rss"], "ok")
+        self.assertEqual(r[f"{self.mnt}/{root_w.pid}/pss"], errno.EACCES)
+        self.assertEqual(r[f"{self.mnt}/{root_w.pid}/mappings"], errno.EACCES)
+        self.assertEqual(r[f"{self.mnt}/{root_w.pid}/rss"], "ok")
         r = self.compare(own_w.pid)
-        self.assertEqual(r[f"{MNT}/{own_w.pid}/mappings"], "ok")
+        self.assertEqual(r[f"{self.mnt}/{own_w.pid}/mappings"], "ok")
         r = self.compare(nodump_w.pid)
-        self.assertEqual(r[f"{MNT}/{nodump_w.pid}/pss"], errno.EACCES)
+        self.assertEqual(r[f"{self.mnt}/{nodump_w.pid}/pss"], errno.EACCES)
         self.compare(1)
 
     def test_unprivileged_values_and_processes_table(self):
@@ -504,8 +397,8 @@ class TestAccess(MountTestCase):
                   "direct = re.search(r'^Pss:\\s+(\\d+) kB', open(sys.argv[2]).read(), re.M)\n"
                   "print(ours.strip(), int(direct.group(1)) * 1024)\n"
                   "print(open(sys.argv[3]).read(), end='')\n")
-        out = subprocess.run([*NOBODY, sys.executable, "-c", script, f"{MNT}/{own_w.pid}/pss",
-                              f"/proc/{own_w.pid}/smaps_rollup", f"{MNT}/processes"],
+        out = subprocess.run([*NOBODY, sys.executable, "-c", script, f"{self.mnt}/{own_w.pid}/pss",
+                              f"/proc/{own_w.pid}/smaps_rollup", f"{self.mnt}/processes"],
                              capture_output=True, text=True, check=True).stdout.splitlines()
         ours, direct = map(int, out[0].split())
         self.assertLessEqual(abs(ours - direct), SLACK)
@@ -515,35 +408,23 @@ class TestAccess(MountTestCase):
         self.assertLessEqual(abs(int(rows[own_w.pid][4]) - int(out[0])), SLACK)
 
 
-def free_bw():
-    """`free -b -w` as {field: bytes}."""
-    lines = subprocess.run(["free", "-b", "-w"], capture_output=True, text=True,
-                           check=True).stdout.splitlines()
-    head = lines[0].split()
-    mem = dict(zip(head, map(int, lines[1].split()[1:])))
-    swap = dict(zip(["total", "used", "free"], map(int, lines[2].split()[1:])))
-    return {"total": mem["total"], "used": mem["used"], "free": mem["free"],
-            "shared": mem["shared"], "buffers": mem["buffers"], "cache": mem["cache"],
-            "available": mem["available"], "swap_total": swap["total"],
-            "swap_used": swap["used"], "swap_free": swap["free"]}
-
-
 class TestSystem(MountTestCase):
     def test_values_equal_free(self):
         """Read between two identical runs of free(1), every value equals it."""
         for _ in range(50):
             first = free_bw()
-            ours = {name: value("system", name) for name in first}
+            ours = {name: self.mnt.value("system", name) for name in first}
             if free_bw() == first:
                 self.assertEqual(ours, first)
-                self.assertEqual(value("system", "buff_cache"), first["buffers"] + first["cache"])
+                self.assertEqual(self.mnt.value("system", "buff_cache"),
+                                 first["buffers"] + first["cache"])
                 return
         self.fail("memory never stood still for two runs of free(1)")
 
     def test_summary_is_free_w(self):
         for _ in range(50):
             first = free_bw()
-            with open(f"{MNT}/system/summary") as f:
+            with open(f"{self.mnt}/system/summary") as f:
                 lines = f.read().splitlines()
             if free_bw() == first:
                 break
@@ -555,7 +436,7 @@ class TestSystem(MountTestCase):
         self.assertEqual(lines[2].split()[0], "Swap:")
 
     def test_available_breakdown_explains_memavailable(self):
-        with open(f"{MNT}/system/available_breakdown") as f:
+        with open(f"{self.mnt}/system/available_breakdown") as f:
             rows = {l.split()[0]: int(l.split()[1]) for l in f.read().splitlines()[1:]
                     if not l.startswith("#")}
         self.assertEqual(rows["free_term"], rows["mem_free"] - rows["total_reserve"])
@@ -576,7 +457,7 @@ class TestSystem(MountTestCase):
                 parts = line.split()
                 if parts[:1] == ["low"]:
                     lows.append(int(parts[1]) * PAGE)
-        with open(f"{MNT}/system/watermarks") as f:
+        with open(f"{self.mnt}/system/watermarks") as f:
             lines = f.read().splitlines()
         header = lines[0].split()
         rows = [dict(zip(header, l.split())) for l in lines[1:]]
@@ -586,88 +467,26 @@ class TestSystem(MountTestCase):
             self.assertEqual(int(rows[-1][col]), sum(int(r[col]) for r in rows[:-1]))
 
 
-def own_memory_cgroup_dir():
-    """The directory of this process's memory cgroup (v1 memory hierarchy,
-    or the v2 unified one) and the version."""
-    with open("/proc/self/cgroup") as f:
-        lines = [l.rstrip("\n").split(":", 2) for l in f]
-    v1 = [l for l in lines if "memory" in l[1].split(",")]
-    version, path = (1, v1[0][2]) if v1 else (2, next(l[2] for l in lines if l[0] == "0"))
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            fstype = fields[fields.index("-") + 1]
-            opts = fields[-1].split(",")
-            if (version == 1 and fstype == "cgroup" and "memory" in opts) or \
-               (version == 2 and fstype == "cgroup2"):
-                root, mountpoint = fields[3], fields[4]
-                rel = os.path.relpath(path, root)
-                return os.path.normpath(os.path.join(mountpoint, rel)), version
-    raise RuntimeError("no memory cgroup mount")
-
-
 class TestCgroup(MountTestCase):
     """A workload with known memory in a child cgroup with a limit, seen from
     inside (a reader in the cgroup) and from outside."""
 
     LIMIT = 256 * MiB
 
-    def make_cgroup(self, parent, name, limit=None):
-        path = os.path.join(parent, name)
-        os.mkdir(path)
-        self.addCleanup(self.remove_cgroup, path)
-        if limit is not None:
-            limit_file = "memory.limit_in_bytes" if self.version == 1 else "memory.max"
-            with open(os.path.join(path, limit_file), "w") as f:
-                f.write(str(limit))
-        return path
-
-    def remove_cgroup(self, path):
-        # Move anything left back to our own cgroup, then remove it.
-        try:
-            with open(os.path.join(path, "cgroup.procs")) as f:
-                pids = f.read().split()
-            for pid in pids:
-                try:
-                    with open(os.path.join(self.own, "cgroup.procs"), "w") as f:
-                        f.write(pid)
-                except OSError:
-                    pass
-        except FileNotFoundError:
-            return
-        for _ in range(50):
-            try:
-                os.rmdir(path)
-                return
-            except OSError:
-                time.sleep(0.1)
-        os.rmdir(path)
-
     def setUp(self):
-        self.own, self.version = own_memory_cgroup_dir()
-        self.child = self.make_cgroup(self.own, f"memviewfs-test-{os.getpid()}", self.LIMIT)
-        self.grandchild = self.make_cgroup(self.child, "inner")
-
-    def read_inside(self, cgroup_dir, names):
-        """The cgroup/ files, read by one process placed inside @cgroup_dir
-        (one process, so that its own charge does not move between reads)."""
-        script = ("import sys, json\n"
-                  "open(sys.argv[1] + '/cgroup.procs', 'w').write('0')\n"
-                  "out = {}\n"
-                  "for n in sys.argv[3:]:\n"
-                  "    out[n] = open(sys.argv[2] + '/cgroup/' + n).read()\n"
-                  "print(json.dumps(out))\n")
-        out = subprocess.run([sys.executable, "-c", script, cgroup_dir, MNT, *names],
-                             capture_output=True, text=True, check=True)
-        return json.loads(out.stdout)
+        cgroup = own_memory_cgroup()
+        self.own, self.version = cgroup.dir, cgroup.version
+        self.child = make_cgroup(self, self.own, f"memviewfs-test-{os.getpid()}", self.version,
+                                 self.LIMIT)
+        self.grandchild = make_cgroup(self, self.child, "inner", self.version)
 
     def test_limited_cgroup_inside_and_outside(self):
         w = self.workload()
         with open(os.path.join(self.grandchild, "cgroup.procs"), "w") as f:
             f.write(str(w.pid))
         w.do(f"anon {32 * MiB}")
-        seen = self.read_inside(self.grandchild, ["path", "limit", "usage", "anon", "available",
-                                                  "reclaimable", "procs"])
+        seen = read_inside(self.mnt, self.grandchild, ["path", "limit", "usage", "anon",
+                                                       "available", "reclaimable", "procs"])
         self.assertTrue(seen["path"].strip().endswith(
             f"/memviewfs-test-{os.getpid()}/inner"), seen["path"])
         # The grandchild has no limit of its own: the child's is in effect.
@@ -683,9 +502,9 @@ class TestCgroup(MountTestCase):
         procs = [int(p) for p in seen["procs"].split()]
         self.assertIn(w.pid, procs)
         # From outside: our own cgroup, and the workload's path per process.
-        with open(f"{MNT}/cgroup/path") as f:
+        with open(f"{self.mnt}/cgroup/path") as f:
             self.assertNotIn("memviewfs-test", f.read())
-        with open(f"{MNT}/{w.pid}/cgroup") as f:
+        with open(f"{self.mnt}/{w.pid}/cgroup") as f:
             self.assertTrue(f.read().strip().endswith(f"/memviewfs-test-{os.getpid()}/inner"))
         # usage read directly from the kernel, outside, moves with the workload
         usage_file = "memory.usage_in_bytes" if self.version == 1 else "memory.current"
@@ -695,12 +514,12 @@ class TestCgroup(MountTestCase):
     def test_no_limit_is_max(self):
         # Our own cgroup here may or may not be limited; a fresh sibling
         # hierarchy under it is limited only by what is above it.
-        seen = self.read_inside(self.grandchild, ["limit"])
+        seen = read_inside(self.mnt, self.grandchild, ["limit"])
         self.assertEqual(int(seen["limit"]), self.LIMIT)
         limit_file = "memory.limit_in_bytes" if self.version == 1 else "memory.max"
         with open(os.path.join(self.child, limit_file), "w") as f:
             f.write("-1" if self.version == 1 else "max")
-        seen = self.read_inside(self.grandchild, ["limit_raw"])
+        seen = read_inside(self.mnt, self.grandchild, ["limit_raw"])
         limits = []
         d = self.own
         while True:
@@ -718,13 +537,13 @@ class TestCgroup(MountTestCase):
 
 
 class TestMetrics(MountTestCase):
-    PROM = property(lambda self: f"{MNT}/metrics/memviewfs.prom")
+    PROM = property(lambda self: f"{self.mnt}/metrics/memviewfs.prom")
 
     def test_promtool_accepts(self):
         with open(self.PROM, "rb") as f:
             text = f.read()
-        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
-        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        code, said = promtool_check(text)
+        self.assertEqual(code, 0, said)
 
     def test_known_process_values(self):
         w = self.workload()
@@ -733,38 +552,25 @@ class TestMetrics(MountTestCase):
             text = f.read()
         samples = dict(re.findall(rf'^(memviewfs_process_\w+)\{{pid="{w.pid}",comm="workload"\}} (\d+)$',
                                   text, re.M))
-        self.assertEqual(int(samples["memviewfs_process_rss_bytes"]), value(w.pid, "rss"))
-        self.assertEqual(int(samples["memviewfs_process_uss_bytes"]), value(w.pid, "uss"))
+        self.assertEqual(int(samples["memviewfs_process_rss_bytes"]), self.mnt.value(w.pid, "rss"))
+        self.assertEqual(int(samples["memviewfs_process_uss_bytes"]), self.mnt.value(w.pid, "uss"))
         self.assertEqual(int(samples["memviewfs_process_anon_private_bytes"]),
-                         value(w.pid, "anon_private"))
+                         self.mnt.value(w.pid, "anon_private"))
         self.assertRegex(text, r"(?m)^memviewfs_system_total_bytes \d+$")
 
     def test_node_exporter_serves_the_textfile(self):
         w = self.workload()
         w.do(f"anon {8 * MiB}")
-        port = 19100 + os.getpid() % 500
-        exporter = subprocess.Popen(
-            ["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port}",
-             "--collector.disable-defaults", "--collector.textfile",
-             f"--collector.textfile.directory={MNT}/metrics"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        exporter = NodeExporter(f"{self.mnt}/metrics")
         try:
-            body = ""
-            for _ in range(100):
-                r = subprocess.run(["curl", "-sf", f"http://127.0.0.1:{port}/metrics"],
-                                   capture_output=True, text=True)
-                if r.returncode == 0 and "memviewfs_process_rss_bytes" in r.stdout:
-                    body = r.stdout
-                    break
-                time.sleep(0.1)
+            body = exporter.scrape("memviewfs_process_rss_bytes")
             m = re.search(rf'^memviewfs_process_rss_bytes\{{comm="workload",pid="{w.pid}"\}} (\S+)$',
                           body, re.M)
             self.assertIsNotNone(m, "no sample for the workload in node-exporter's output")
-            self.assertLessEqual(abs(float(m.group(1)) - value(w.pid, "rss")), SLACK)
+            self.assertLessEqual(abs(float(m.group(1)) - self.mnt.value(w.pid, "rss")), SLACK)
             self.assertRegex(body, r"(?m)^node_textfile_scrape_error 0$")
         finally:
-            exporter.terminate()
-            exporter.wait()
+            exporter.close()
 
 
 class TestDaemon(unittest.TestCase):
@@ -772,7 +578,7 @@ class TestDaemon(unittest.TestCase):
         for sig in (signal.SIGTERM, signal.SIGINT):
             d = tempfile.mkdtemp(prefix="memviewfs-sig-")
             try:
-                proc = start_daemon(d)
+                proc = start_daemon(programs.memviewfs, d, "-o", "metrics_pids")
                 self.assertTrue(os.path.exists(f"{d}/self/rss"))
                 proc.send_signal(sig)
                 self.assertEqual(proc.wait(timeout=10), 0)
@@ -782,7 +588,7 @@ class TestDaemon(unittest.TestCase):
 
     def test_daemonizes_by_default_and_mount_helper(self):
         d = tempfile.mkdtemp(prefix="memviewfs-helper-")
-        env = dict(os.environ, PATH=os.path.dirname(MEMVIEWFS) + ":" + os.environ["PATH"])
+        env = dict(os.environ, PATH=os.path.dirname(programs.memviewfs) + ":" + os.environ["PATH"])
         try:
             # The mount.fuse3 convention, as mount(8) runs it for an fstab
             # line "memviewfs <dir> fuse.memviewfs allow_other 0 0" (mount(8)
@@ -797,15 +603,17 @@ class TestDaemon(unittest.TestCase):
             os.rmdir(d)
 
     def test_version_and_help(self):
-        out = subprocess.run([MEMVIEWFS, "--version"], capture_output=True, text=True, check=True)
+        out = subprocess.run([programs.memviewfs, "--version"], capture_output=True, text=True,
+                             check=True)
         self.assertIn("memviewfs", out.stdout)
-        out = subprocess.run([MEMVIEWFS, "--help"], capture_output=True, text=True, check=True)
+        out = subprocess.run([programs.memviewfs, "--help"], capture_output=True, text=True,
+                             check=True)
         self.assertIn("MOUNTPOINT", out.stdout)
         self.assertIn("allow_other", out.stdout + out.stderr)
-        bad = subprocess.run([MEMVIEWFS, "-o", "no_such_option", "/tmp"], capture_output=True)
+        bad = subprocess.run([programs.memviewfs, "-o", "no_such_option", "/tmp"],
+                             capture_output=True)
         self.assertNotEqual(bad.returncode, 0)
 
 
 if __name__ == "__main__":
-    MEMVIEWFS, WORKLOAD = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    unittest.main(argv=[sys.argv[0], "-v", *sys.argv[3:]])
+    main("memviewfs", "workload")

@@ -9,87 +9,30 @@ concurrent reads see one whole text; a process exiting mid-read.
 Run by meson (suite 'mount'): test_speed.py MEMVIEWFS WORKLOAD
 """
 import os
-import re
 import subprocess
-import sys
-import tempfile
 import threading
 import time
-import unittest
 
-import test_mount as tm
-from test_mount import MiB, PAGE, Workload
+from mvharness import (MiB, PAGE, SLACK, MountTestCase, Workload, main, programs, smaps_vmas,
+                       status_bytes)
+from mvharness.tables import PSS_COLUMN, mapping_rows, without_pss
 
-MNT = None
-DAEMON = None
 HUGE_MAPPINGS = 60000
 # What 8 concurrent readers of a huge process's `mappings` may add to the
 # daemon's RSS (issue target; the whole smaps text is ~60 MB per reader).
 READERS_BOUND = 16 * MiB
 
 
-def setUpModule():
-    global MNT, DAEMON
-    MNT = tempfile.mkdtemp(prefix="memviewfs-speed-")
-    os.chmod(MNT, 0o755)
-    tm.MNT = MNT  # for tm.value()
-    DAEMON = tm.start_daemon(MNT)
-
-
-def tearDownModule():
-    code = tm.stop_daemon(DAEMON, MNT)
-    os.rmdir(MNT)
-    assert code == 0, f"daemon exited {code}: {DAEMON.stderr.read()}"
-
-
-def vmrss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def mapping_rows(text):
-    """Path -> the byte columns of its mappings row, in header order (the
-    Perms column, the only one not in bytes, left out)."""
-    lines = text.splitlines()
-    header = lines[0].split()
-    numeric = [i for i, name in enumerate(header[:-1]) if name != "Perms"]
-    return {line.split()[-1]: [int(line.split()[i]) for i in numeric] for line in lines[1:]}
-
-
-PSS_COLUMN = 5
-
-
-def without_pss(text):
-    """@text (bytes) of `mappings` with the Pss column blanked: a process's
-    Pss moves whenever another process maps or unmaps a page it shares
-    (libc), so two renderings agree on everything else only."""
-    out = []
-    for line in text.splitlines(keepends=True)[1:]:
-        fields = line.split()
-        fields[PSS_COLUMN] = b"-"
-        out.append(b" ".join(fields))
-    return text.splitlines(keepends=True)[:1] + out
-
-
-class SpeedTestCase(unittest.TestCase):
-    def workload(self):
-        w = Workload()
-        self.addCleanup(w.close)
-        return w
+class SpeedTestCase(MountTestCase):
+    # the tree as test_mount.py mounts it
+    MOUNT_OPTIONS = ("metrics_pids",)
 
 
 class TestHugeAddressSpace(SpeedTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.big = Workload()
+        super().setUpClass()
+        cls.big = Workload(programs.workload)
         cls.big.do(f"pages {HUGE_MAPPINGS}")
 
     @classmethod
@@ -98,41 +41,42 @@ class TestHugeAddressSpace(SpeedTestCase):
 
     def test_summary_and_mappings_agree_with_smaps(self):
         pid = self.big.pid
-        direct = tm.smaps_vmas(pid)
+        direct = smaps_vmas(pid)
         self.assertGreater(len(direct), HUGE_MAPPINGS)
-        rows = mapping_rows(read(f"{MNT}/{pid}/mappings"))
+        rows = mapping_rows(self.mnt.read(f"{pid}/mappings"))
         total = rows["total"]
         # columns: Private_Clean Private_Dirty Shared_Clean Shared_Dirty Rss Pss Swap LazyFree VSZ
         self.assertEqual(total[4], sum(v.get("Rss", 0) for _, _, v in direct))
         self.assertEqual(total[8], sum(e - s for s, e, _ in direct))
         self.assertEqual(total[1], sum(v.get("Private_Dirty", 0) for _, _, v in direct))
-        summary = {l.split()[0]: int(l.split()[1]) for l in read(f"{MNT}/{pid}/summary").splitlines()
+        summary = {l.split()[0]: int(l.split()[1])
+                   for l in self.mnt.read(f"{pid}/summary").splitlines()
                    if len(l.split()) >= 2 and l.split()[1].isdigit()}
         self.assertEqual(summary["rss"], total[4])
         # every one of the pages is a private dirty anonymous page
         self.assertGreaterEqual(summary["anon_private"], HUGE_MAPPINGS * PAGE)
 
     def test_daemon_memory_bounded_under_concurrent_readers(self):
-        with open(f"/proc/{DAEMON.pid}/maps") as f:
+        with open(f"/proc/{self.mnt.daemon.pid}/maps") as f:
             if "libasan" in f.read():
                 # ASan keeps freed memory in quarantine (256 MB) instead of
                 # reusing it: the daemon's RSS then measures ASan, not us.
                 self.skipTest("daemon built with AddressSanitizer")
         pid = self.big.pid
-        read(f"{MNT}/{pid}/mappings")  # the daemon's steady state (threads, arenas)
-        before = vmrss(DAEMON.pid)
+        self.mnt.read(f"{pid}/mappings")  # the daemon's steady state (threads, arenas)
+        before = status_bytes(self.mnt.daemon.pid, "VmRSS")
         peak = before
         done = threading.Event()
 
         def sample():
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, vmrss(DAEMON.pid))
+                peak = max(peak, status_bytes(self.mnt.daemon.pid, "VmRSS"))
                 time.sleep(0.001)
 
         sampler = threading.Thread(target=sample)
         sampler.start()
-        readers = [subprocess.Popen(["cat", f"{MNT}/{pid}/mappings"], stdout=subprocess.PIPE)
+        readers = [subprocess.Popen(["cat", f"{self.mnt}/{pid}/mappings"], stdout=subprocess.PIPE)
                    for _ in range(8)]
         outputs = [r.communicate()[0] for r in readers]
         done.set()
@@ -147,20 +91,20 @@ class TestHugeAddressSpace(SpeedTestCase):
 class TestReads(SpeedTestCase):
     def test_fresh_at_every_read(self):
         w = self.workload()
-        before = tm.value(w.pid, "rss")
+        before = self.mnt.value(w.pid, "rss")
         w.do(f"anon {4 * MiB}")
         time.sleep(0.001)
-        after = tm.value(w.pid, "rss")
-        self.assertGreaterEqual(after - before, 4 * MiB - tm.SLACK)
+        after = self.mnt.value(w.pid, "rss")
+        self.assertGreaterEqual(after - before, 4 * MiB - SLACK)
         w.do(f"anon {4 * MiB}")
         time.sleep(0.001)
-        self.assertGreaterEqual(tm.value(w.pid, "rss") - after, 4 * MiB - tm.SLACK)
+        self.assertGreaterEqual(self.mnt.value(w.pid, "rss") - after, 4 * MiB - SLACK)
 
     def test_partial_and_odd_sized_reads_see_one_text(self):
         w = self.workload()
         w.do(f"pages 300")
-        path = f"{MNT}/{w.pid}/mappings"
-        whole = read(path).encode()
+        path = f"{self.mnt}/{w.pid}/mappings"
+        whole = self.mnt.read(path).encode()
         for size in (1, 5, 7, 4095, 4097):
             with open(path, "rb", buffering=0) as f:
                 parts = []
@@ -186,8 +130,8 @@ class TestReads(SpeedTestCase):
     def test_concurrent_readers_of_one_file(self):
         w = self.workload()
         w.do("pages 2000")
-        path = f"{MNT}/{w.pid}/mappings"
-        expected = mapping_rows(read(path))["total"]
+        path = f"{self.mnt}/{w.pid}/mappings"
+        expected = mapping_rows(self.mnt.read(path))["total"]
         del expected[PSS_COLUMN]
         results = []
 
@@ -213,7 +157,7 @@ class TestReads(SpeedTestCase):
     def test_process_exiting_mid_read(self):
         w = self.workload()
         w.do("pages 500")
-        path = f"{MNT}/{w.pid}/mappings"
+        path = f"{self.mnt}/{w.pid}/mappings"
         with open(path, "rb", buffering=0) as f:
             head = f.read(100)
             w.proc.kill()
@@ -224,10 +168,8 @@ class TestReads(SpeedTestCase):
         self.assertEqual(text.splitlines()[-1].split()[-1], "total")
         self.assertGreaterEqual(mapping_rows(text)["total"][8], 500 * PAGE)
         with self.assertRaises(FileNotFoundError):
-            read(path)
+            self.mnt.read(path)
 
 
 if __name__ == "__main__":
-    tm.MEMVIEWFS, tm.WORKLOAD = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    sys.argv[1:] = []
-    unittest.main(argv=[sys.argv[0], "-v"])
+    main("memviewfs", "workload")

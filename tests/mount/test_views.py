@@ -8,91 +8,30 @@ one ASCII token, every value file an integer, ls lists only what reads).
 
 Run by meson (suite 'mount'): test_views.py MEMVIEWFS WORKLOAD
 """
-import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import unittest
 
-from mvharness import MiB, PAGE, Mount, Workload, make_cgroup, move_to_cgroup, own_memory_cgroup
+from mvharness import (MiB, PAGE, SLACK, MountTestCase, main, make_cgroup, meminfo_bytes,
+                       move_to_cgroup, own_memory_cgroup, read_inside, read_text, smaps,
+                       status_bytes,
+                       vmstat)
 
-MEMVIEWFS = WORKLOAD = None
-MNT = None
-MOUNT = None
-SLACK = 8 * PAGE
 # A uid no other process on the machine has (the users test's own).
 TEST_UID = 61000 + os.getpid() % 1000
 
 
-def setUpModule():
-    global MNT, MOUNT
-    MOUNT = Mount(MEMVIEWFS)
-    MNT = MOUNT.path
-
-
-def tearDownModule():
-    MOUNT.close()
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def value(path):
-    text = read(path)
-    assert re.fullmatch(r"\d+\n", text), f"{path}: {text!r}"
-    return int(text)
-
-
-def table(path):
-    """(header, rows as dicts) of a table file."""
-    lines = read(path).splitlines()
-    header = lines[0].split()
-    return header, [dict(zip(header, l.split())) for l in lines[1:]]
-
-
-def status_kb(pid, key):
-    for line in read(f"/proc/{pid}/status").splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-    raise KeyError(key)
-
-
-def vmstat():
-    return {k: int(v) for k, v in (l.split() for l in read("/proc/vmstat").splitlines())}
-
-
-class ViewTestCase(unittest.TestCase):
-    def workload(self, prefix=()):
-        w = Workload(WORKLOAD, prefix)
-        self.addCleanup(w.close)
-        return w
-
-    def read_inside(self, cgroup_dir, names):
-        """cgroup/ files read by one process placed inside @cgroup_dir."""
-        script = ("import sys, json\n"
-                  "open(sys.argv[1] + '/cgroup.procs', 'w').write('0')\n"
-                  "out = {'ls': __import__('os').listdir(sys.argv[2] + '/cgroup')}\n"
-                  "for n in sys.argv[3:]:\n"
-                  "    out[n] = open(sys.argv[2] + '/cgroup/' + n).read()\n"
-                  "print(json.dumps(out))\n")
-        out = subprocess.run([sys.executable, "-c", script, cgroup_dir, MNT, *names],
-                             capture_output=True, text=True, check=True)
-        return json.loads(out.stdout)
-
-
-class TestPidValues(ViewTestCase):
+class TestPidValues(MountTestCase):
     def test_rss_peak_is_vmhwm(self):
         w = self.workload()
         w.do(f"anon {32 * MiB}")
         w.do(f"madv_free {32 * MiB}")  # rss may fall later; the peak stays
-        peak = value(f"{MNT}/{w.pid}/rss_peak")
-        self.assertEqual(peak, status_kb(w.pid, "VmHWM"))
+        peak = self.mnt.value(f"{w.pid}/rss_peak")
+        self.assertEqual(peak, status_bytes(w.pid, "VmHWM"))
         self.assertGreaterEqual(peak, 32 * MiB)
-        self.assertGreaterEqual(peak, value(f"{MNT}/{w.pid}/rss"))
+        self.assertGreaterEqual(peak, self.mnt.value(f"{w.pid}/rss"))
 
     def test_oom_score_follows_the_kernel(self):
         w = self.workload()
@@ -100,21 +39,21 @@ class TestPidValues(ViewTestCase):
         for adj in ("0", "500", "1000"):
             with open(f"/proc/{w.pid}/oom_score_adj", "w") as f:
                 f.write(adj)
-            self.assertEqual(value(f"{MNT}/{w.pid}/oom_score"),
-                             int(read(f"/proc/{w.pid}/oom_score")))
+            self.assertEqual(self.mnt.value(f"{w.pid}/oom_score"),
+                             int(read_text(f"/proc/{w.pid}/oom_score")))
         # oom_score_adj 1000 makes the badness at least 1000
-        self.assertGreaterEqual(value(f"{MNT}/{w.pid}/oom_score"), 1000)
+        self.assertGreaterEqual(self.mnt.value(f"{w.pid}/oom_score"), 1000)
 
 
-class TestSystem(ViewTestCase):
+class TestSystem(MountTestCase):
     def test_pressure_listed_only_when_the_kernel_has_it(self):
-        listed = "pressure" in os.listdir(f"{MNT}/system")
+        listed = "pressure" in os.listdir(f"{self.mnt}/system")
         self.assertEqual(listed, os.access("/proc/pressure/memory", os.R_OK))
         if not listed:
             return
-        before = read("/proc/pressure/memory")
-        seen = read(f"{MNT}/system/pressure")
-        after = read("/proc/pressure/memory")
+        before = read_text("/proc/pressure/memory")
+        seen = self.mnt.read("system/pressure")
+        after = read_text("/proc/pressure/memory")
         total = lambda text, kind: int(re.search(rf"^{kind} .*total=(\d+)$", text, re.M).group(1))
         for kind in ("some", "full"):
             self.assertLessEqual(total(before, kind), total(seen, kind))
@@ -123,7 +62,7 @@ class TestSystem(ViewTestCase):
 
     def test_reclaim_is_vmstat_in_bytes(self):
         before = vmstat()
-        seen = dict(l.split() for l in read(f"{MNT}/system/reclaim").splitlines())
+        seen = dict(l.split() for l in self.mnt.read("system/reclaim").splitlines())
         after = vmstat()
         expected = [k for k in before if k.startswith(("pgscan_", "pgsteal_", "workingset_refault"))
                     and k != "pgscan_direct_throttle"] + ["oom_kill"]
@@ -134,7 +73,7 @@ class TestSystem(ViewTestCase):
             self.assertLessEqual(int(text), after[name] * unit, name)
 
 
-class TestCgroupLimitReached(ViewTestCase):
+class TestCgroupLimitReached(MountTestCase):
     """A cgroup the test makes, with a limit, driven into it: first by page
     cache (reclaim at the limit: failcnt / max events), then by anonymous
     memory (the OOM killer: oom_kill)."""
@@ -142,7 +81,7 @@ class TestCgroupLimitReached(ViewTestCase):
     LIMIT = 32 * MiB
 
     def setUp(self):
-        self.own, self.version, _ = own_memory_cgroup()
+        self.own, self.version, _, _ = own_memory_cgroup()
         self.cg = make_cgroup(self, self.own, f"memviewfs-views-{os.getpid()}", self.version,
                               self.LIMIT)
 
@@ -153,9 +92,9 @@ class TestCgroupLimitReached(ViewTestCase):
 
     def kernel_events(self):
         if self.version == 2:
-            return dict(l.split() for l in read(f"{self.cg}/memory.events").splitlines())
-        out = {"failcnt": read(f"{self.cg}/memory.failcnt").strip()}
-        out.update(l.split() for l in read(f"{self.cg}/memory.oom_control").splitlines())
+            return dict(l.split() for l in read_text(f"{self.cg}/memory.events").splitlines())
+        out = {"failcnt": read_text(f"{self.cg}/memory.failcnt").strip()}
+        out.update(l.split() for l in read_text(f"{self.cg}/memory.oom_control").splitlines())
         return out
 
     def test_peak_and_events(self):
@@ -174,13 +113,13 @@ class TestCgroupLimitReached(ViewTestCase):
         # Room again, so that reading changes no counter: the peak and the
         # count of hits stay as the limit left them.
         self.set_limit(2 * self.LIMIT)
-        seen = self.read_inside(self.cg, ["peak", "events", "limit", "limit_raw"])
+        seen = read_inside(self.mnt, self.cg, ["peak", "events", "limit", "limit_raw"])
         events = dict(l.split() for l in seen["events"].splitlines())
         self.assertEqual(events, self.kernel_events())
         hit = "failcnt" if self.version == 1 else "max"
         self.assertGreater(int(events[hit]), 0)
         peak_file = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
-        self.assertEqual(int(seen["peak"]), int(read(f"{self.cg}/{peak_file}")))
+        self.assertEqual(int(seen["peak"]), int(read_text(f"{self.cg}/{peak_file}")))
         # the kernel may overshoot by up to one per-CPU charge batch
         # (MEMCG_CHARGE_BATCH, 64 pages) before it reclaims
         self.assertLessEqual(int(seen["peak"]), self.LIMIT + 64 * PAGE)
@@ -196,7 +135,7 @@ class TestCgroupLimitReached(ViewTestCase):
         w.proc.stdin.write(f"anon {64 * MiB}\n")
         w.proc.stdin.flush()
         self.assertEqual(w.proc.wait(timeout=30), -9)
-        seen = self.read_inside(self.cg, ["events"])
+        seen = read_inside(self.mnt, self.cg, ["events"])
         events = dict(l.split() for l in seen["events"].splitlines())
         self.assertEqual(events, self.kernel_events())
         self.assertGreaterEqual(int(events["oom_kill"]), 1)
@@ -205,28 +144,28 @@ class TestCgroupLimitReached(ViewTestCase):
         with open(f"{self.cg}/" + ("memory.limit_in_bytes" if self.version == 1
                                    else "memory.max"), "w") as f:
             f.write("-1" if self.version == 1 else "max")
-        seen = self.read_inside(self.cg, ["limit", "limit_raw"])
-        memtotal = int(re.search(r"MemTotal:\s+(\d+) kB", read("/proc/meminfo")).group(1)) * 1024
+        seen = read_inside(self.mnt, self.cg, ["limit", "limit_raw"])
+        memtotal = meminfo_bytes("MemTotal")
         if seen["limit_raw"] == "max\n":
             self.assertEqual(int(seen["limit"]), memtotal)
         else:  # a limit above ours (a container's) binds
             self.assertEqual(seen["limit"], seen["limit_raw"])
 
 
-class TestTables(ViewTestCase):
+class TestTables(MountTestCase):
     def test_processes_cgroup_column_and_user_processes(self):
-        own, version, _ = own_memory_cgroup()
+        own, version, _, _ = own_memory_cgroup()
         cg = make_cgroup(self, own, f"memviewfs-views-p-{os.getpid()}", version)
         w = self.workload()
         move_to_cgroup(cg, w.pid)
-        header, rows = table(f"{MNT}/processes")
+        header, rows = self.mnt.table("processes")
         self.assertEqual(header[-1], "cgroup")
         self.assertEqual(header[:9], ["pid", "user", "comm", "rss", "pss", "uss", "swap",
                                       "retained_freed", "swap_pss"])
         by_pid = {int(r["pid"]): r for r in rows}
-        self.assertEqual(by_pid[w.pid]["cgroup"], read(f"{MNT}/{w.pid}/cgroup").strip())
+        self.assertEqual(by_pid[w.pid]["cgroup"], self.mnt.read(f"{w.pid}/cgroup").strip())
         self.assertTrue(by_pid[w.pid]["cgroup"].endswith(f"/memviewfs-views-p-{os.getpid()}"))
-        _, user_rows = table(f"{MNT}/processes_user")
+        _, user_rows = self.mnt.table("processes_user")
         user_pids = {int(r["pid"]) for r in user_rows}
         self.assertIn(w.pid, user_pids)
         self.assertIn(os.getpid(), user_pids)
@@ -234,7 +173,7 @@ class TestTables(ViewTestCase):
         self.assertIn(2, kthreads)  # kthreadd
         for pid in kthreads:
             try:
-                status = read(f"/proc/{pid}/status")
+                status = read_text(f"/proc/{pid}/status")
             except (FileNotFoundError, ProcessLookupError):
                 continue
             self.assertNotIn("VmSize:", status, pid)  # no address space
@@ -245,8 +184,8 @@ class TestTables(ViewTestCase):
         ws = [self.workload(prefix) for _ in range(3)]
         for i, w in enumerate(ws):
             w.do(f"anon {(i + 1) * 4 * MiB}")
-        _, rows = table(f"{MNT}/processes")
-        _, users = table(f"{MNT}/users")
+        _, rows = self.mnt.table("processes")
+        _, users = self.mnt.table("users")
         mine = [r for r in rows if r["user"] == str(TEST_UID)]
         self.assertEqual(sorted(int(r["pid"]) for r in mine), sorted(w.pid for w in ws))
         row = next(u for u in users if u["user"] == str(TEST_UID))
@@ -259,22 +198,22 @@ class TestTables(ViewTestCase):
         self.assertGreaterEqual(int(row["uss"]), 24 * MiB)
 
     def test_cgroups_rows_against_processes_and_the_kernel(self):
-        own, version, _ = own_memory_cgroup()
+        own, version, _, _ = own_memory_cgroup()
         cg = make_cgroup(self, own, f"memviewfs-views-c-{os.getpid()}", version, 256 * MiB)
         ws = [self.workload() for _ in range(2)]
         for w in ws:
             move_to_cgroup(cg, w.pid)
             w.do(f"anon {8 * MiB}")
         name = f"/memviewfs-views-c-{os.getpid()}"
-        _, cgroups = table(f"{MNT}/cgroups")
-        _, rows = table(f"{MNT}/processes")
+        _, cgroups = self.mnt.table("cgroups")
+        _, rows = self.mnt.table("processes")
         row = next(c for c in cgroups if c["cgroup"].endswith(name))
         self.assertEqual(int(row["processes"]), 2)
         self.assertEqual(int(row["processes"]),
                          sum(1 for r in rows if r["cgroup"] == row["cgroup"]))
         self.assertEqual(int(row["limit"]), 256 * MiB)
         usage_file = "memory.usage_in_bytes" if version == 1 else "memory.current"
-        self.assertLessEqual(abs(int(row["usage"]) - int(read(f"{cg}/{usage_file}"))), SLACK)
+        self.assertLessEqual(abs(int(row["usage"]) - int(read_text(f"{cg}/{usage_file}"))), SLACK)
         self.assertGreaterEqual(int(row["anon"]), 16 * MiB)
         # every cgroup a process is in has a row, with as many processes
         paths = {c["cgroup"]: c for c in cgroups}
@@ -286,30 +225,20 @@ class TestTables(ViewTestCase):
         w = self.workload()
         w.do(f"anon {8 * MiB}")
         start, end = (int(x, 16) for x in w.do("region"))
-        header, rows = table(f"{MNT}/{w.pid}/vmas")
-        regions = []
-        with open(f"/proc/{w.pid}/smaps") as f:
-            for line in f:
-                m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) ([0-9a-f]+)", line)
-                if m:
-                    regions.append({"range": f"{m.group(1)}-{m.group(2)}", "perms": m.group(3),
-                                    "offset": int(m.group(4), 16)})
-                    continue
-                m = re.match(r"(\w+):\s+(\d+) kB", line)
-                if m:
-                    regions[-1][m.group(1)] = int(m.group(2)) * 1024
-        self.assertEqual([r["Range"] for r in rows], [r["range"] for r in regions])
+        header, rows = self.mnt.table(f"{w.pid}/vmas")
+        regions = smaps(w.pid)
+        self.assertEqual([r["Range"] for r in rows], [v.range for v in regions])
         for seen, kernel in zip(rows, regions):
-            self.assertEqual(seen["Perms"], kernel["perms"])
-            self.assertEqual(int(seen["Offset"]), kernel["offset"])
+            self.assertEqual(seen["Perms"], kernel.perms)
+            self.assertEqual(int(seen["Offset"]), kernel.offset)
             for col in ("Rss", "Private_Clean", "Private_Dirty", "Anonymous", "Swap",
                         "LazyFree"):
-                self.assertEqual(int(seen[col]), kernel[col], (seen["Range"], col))
-            self.assertEqual(int(seen["VSZ"]), kernel["Size"])
+                self.assertEqual(int(seen[col]), kernel.fields[col], (seen["Range"], col))
+            self.assertEqual(int(seen["VSZ"]), kernel.fields["Size"])
             # shared pages: sharers come and go between the two reads
             self.assertEqual(int(seen["Shared_Clean"]) + int(seen["Private_Clean"]),
-                             kernel["Shared_Clean"] + kernel["Private_Clean"])
-            self.assertLessEqual(abs(int(seen["Pss"]) - kernel["Pss"]), SLACK)
+                             kernel.fields["Shared_Clean"] + kernel.fields["Private_Clean"])
+            self.assertLessEqual(abs(int(seen["Pss"]) - kernel.fields["Pss"]), SLACK)
         mine = next(r for r in rows if r["Range"] == f"{start:x}-{end:x}")
         self.assertEqual(int(mine["Anonymous"]), 8 * MiB)
 
@@ -329,10 +258,10 @@ VALUE_FILES = {
 }
 
 
-class TestFormats(ViewTestCase):
+class TestFormats(MountTestCase):
     def test_every_table_cell_is_one_ascii_token(self):
         for name in TABLES:
-            text = read(f"{MNT}/{name}")
+            text = self.mnt.read(name)
             self.assertTrue(text.isascii(), name)
             lines = text.splitlines()
             width = len(lines[0].split())
@@ -342,10 +271,10 @@ class TestFormats(ViewTestCase):
     def test_summary_is_ascii_and_values_is_its_twin(self):
         w = self.workload()
         w.do(f"anon {8 * MiB}")
-        summary = read(f"{MNT}/{w.pid}/summary")
+        summary = self.mnt.read(f"{w.pid}/summary")
         self.assertTrue(summary.isascii())
         rows = {l.split()[0]: l.split()[1] for l in summary.splitlines()[1:]}
-        pairs = [l.split() for l in read(f"{MNT}/{w.pid}/values").splitlines()]
+        pairs = [l.split() for l in self.mnt.read(f"{w.pid}/values").splitlines()]
         self.assertTrue(all(len(p) == 2 and p[1].isdigit() for p in pairs))
         self.assertEqual([p[0] for p in pairs], list(rows))
         self.assertEqual(int(dict(pairs)["hugetlb"]), 0)
@@ -354,12 +283,12 @@ class TestFormats(ViewTestCase):
 
     def test_every_value_file_is_an_integer(self):
         for directory, names in VALUE_FILES.items():
-            listed = set(os.listdir(f"{MNT}/{directory}"))
+            listed = set(os.listdir(f"{self.mnt}/{directory}"))
             for name in names:
                 if directory == "cgroup" and name not in listed:
                     continue  # this kernel or cgroup has no such value
-                value(f"{MNT}/{directory}/{name}")
-        for line in read(f"{MNT}/system/reclaim").splitlines():
+                self.mnt.value(f"{directory}/{name}")
+        for line in self.mnt.read("system/reclaim").splitlines():
             self.assertRegex(line, r"^[a-z_]+ \d+$")
 
     def test_ls_lists_only_readable_files(self):
@@ -376,13 +305,11 @@ class TestFormats(ViewTestCase):
                       "        except OSError as e:\n"
                       "            bad.append(f'{p}: {e}')\n"
                       "print('\\n'.join(bad))\n")
-            dirs = [MNT, f"{MNT}/system", f"{MNT}/cgroup", f"{MNT}/self"]
+            dirs = [self.mnt.path, f"{self.mnt}/system", f"{self.mnt}/cgroup", f"{self.mnt}/self"]
             out = subprocess.run([*prefix, sys.executable, "-c", script, *dirs],
                                  capture_output=True, text=True, check=True)
             self.assertEqual(out.stdout.strip(), "", prefix)
 
 
 if __name__ == "__main__":
-    MEMVIEWFS, WORKLOAD = sys.argv[1], sys.argv[2]
-    del sys.argv[1:3]
-    unittest.main(verbosity=2)
+    main("memviewfs", "workload")
