@@ -113,16 +113,22 @@ class TestCgroupLimitReached(MountTestCase):
         # Room again, so that reading changes no counter: the peak and the
         # count of hits stay as the limit left them.
         self.set_limit(2 * self.LIMIT)
+        peak_file = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+        # the kernel's peak around the mounted read: it can still move (a
+        # page charged late), never down
+        peak_before = int(read_text(f"{self.cg}/{peak_file}"))
         seen = read_inside(self.mnt, self.cg, ["peak", "events", "limit", "limit_raw"])
+        peak_after = int(read_text(f"{self.cg}/{peak_file}"))
         events = dict(l.split() for l in seen["events"].splitlines())
         self.assertEqual(events, self.kernel_events())
         hit = "failcnt" if self.version == 1 else "max"
         self.assertGreater(int(events[hit]), 0)
-        peak_file = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
-        self.assertEqual(int(seen["peak"]), int(read_text(f"{self.cg}/{peak_file}")))
-        # the kernel may overshoot by up to one per-CPU charge batch
-        # (MEMCG_CHARGE_BATCH, 64 pages) before it reclaims
-        self.assertLessEqual(int(seen["peak"]), self.LIMIT + 64 * PAGE)
+        self.assertGreaterEqual(int(seen["peak"]), peak_before)
+        self.assertLessEqual(int(seen["peak"]), peak_after)
+        # the kernel may overshoot by up to one charge batch per CPU
+        # (MEMCG_CHARGE_BATCH, 64 pages) before it reclaims: seen up to 127
+        # pages over on 2 vCPUs under load
+        self.assertLessEqual(int(seen["peak"]), self.LIMIT + 64 * PAGE * os.cpu_count())
         self.assertGreater(int(seen["peak"]), self.LIMIT - 4 * MiB)
         self.assertEqual(int(seen["limit"]), 2 * self.LIMIT)
         self.assertEqual(seen["limit_raw"], f"{2 * self.LIMIT}\n")
