@@ -6,12 +6,15 @@
 #include "mv-proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 /* Chunks read but not yet taken: the memory held is at most this many
  * chunks, whatever the size of the file. */
 #define MV_READ_AHEAD_DEPTH 4
+/* bytes per read(2) of mv_proc_read_begin's reads */
+#define MV_READ_AHEAD_CHUNK ((gsize) 65536)
 
 typedef struct {
   gsize len;
@@ -136,4 +139,80 @@ mv_read_ahead_stop(MvReadAhead *ra)
   g_cond_clear(&ra->changed);
   g_mutex_clear(&ra->lock);
   g_free(ra);
+}
+
+/* ---- a /proc file read while the caller does something else ---------- */
+
+struct MvProcPending {
+  char path[64 + 256];
+  int fd;           /* -1: the open failed with open_errno */
+  int open_errno;
+  MvReadAhead *ahead; /* NULL: no thread, read at finish */
+};
+
+MvProcPending *
+mv_proc_read_begin(pid_t pid, const char *name)
+{
+  MvProcPending *pending = g_new0(MvProcPending, 1);
+
+  pending->fd = -1;
+  if (!mv_proc_pid_path(pending->path, sizeof pending->path, pid, name)) {
+    pending->open_errno = ENAMETOOLONG;
+    return pending;
+  }
+  do
+    pending->fd = openat(mv_proc_root_fd(), pending->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  while (pending->fd < 0 && errno == EINTR);
+  if (pending->fd < 0)
+    pending->open_errno = errno;
+  else
+    pending->ahead = mv_read_ahead_start(pending->fd, MV_READ_AHEAD_CHUNK);
+  return pending;
+}
+
+gboolean
+mv_proc_read_finish(MvProcPending *pending, GString *out, GError **error)
+{
+  gboolean ok = TRUE;
+
+  g_string_truncate(out, 0);
+  if (pending->fd < 0) {
+    ok = mv_set_errno(error, pending->open_errno, "open %s: %s", pending->path,
+                      g_strerror(pending->open_errno));
+    mv_proc_read_discard(pending);
+    return ok;
+  }
+  for (;;) {
+    gsize old_len = out->len;
+    gssize n;
+
+    g_string_set_size(out, old_len + MV_READ_AHEAD_CHUNK);
+    if (pending->ahead != NULL)
+      n = mv_read_ahead_next(pending->ahead, out->str + old_len, MV_READ_AHEAD_CHUNK);
+    else
+      do
+        n = read(pending->fd, out->str + old_len, MV_READ_AHEAD_CHUNK);
+      while (n < 0 && errno == EINTR);
+    g_string_set_size(out, old_len + (gsize) MAX(n, 0));
+    if (n < 0) {
+      int saved = errno;
+      ok = mv_set_errno(error, saved, "read %s: %s", pending->path, g_strerror(saved));
+      break;
+    }
+    if (n == 0)
+      break;
+  }
+  mv_proc_read_discard(pending);
+  return ok;
+}
+
+void
+mv_proc_read_discard(MvProcPending *pending)
+{
+  if (pending == NULL)
+    return;
+  mv_read_ahead_stop(pending->ahead);
+  if (pending->fd >= 0)
+    close(pending->fd);
+  g_free(pending);
 }

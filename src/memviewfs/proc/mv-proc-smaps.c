@@ -197,6 +197,14 @@ gboolean
 mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data, gsize *bytes_read,
                     GError **error)
 {
+  return mv_smaps_parse_file_full(path, func, user_data, NULL, NULL, bytes_read, error);
+}
+
+gboolean
+mv_smaps_parse_file_full(const char *path, MvSmapsFunc func, gpointer user_data,
+                         void (*on_large)(gpointer large_data), gpointer large_data,
+                         gsize *bytes_read, GError **error)
+{
   g_autoptr(GString) pending = g_string_sized_new(2 * MV_SMAPS_CHUNK);
   StreamState state = { func, user_data, FALSE };
   MvReadAhead *ahead = NULL;
@@ -232,8 +240,12 @@ mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data, gsiz
     /* More than a chunk: a large address space. From here the kernel
      * formats the next chunks on a second thread while this one parses
      * (a small process's text is read in one or two reads: no thread). */
-    if (ahead == NULL && *bytes_read >= MV_SMAPS_CHUNK)
+    if (ahead == NULL && *bytes_read >= MV_SMAPS_CHUNK) {
       ahead = mv_read_ahead_start(fd, MV_SMAPS_CHUNK);
+      if (on_large != NULL)
+        on_large(large_data);
+      on_large = NULL;
+    }
     if (n == 0) {
       /* the rest, including a block cut off at the end */
       ok = mv_smaps_parse(pending->str, pending->len, stream_entry, &state, error);

@@ -177,6 +177,12 @@ gboolean mv_smaps_parse(const char *text, gsize len, MvSmapsFunc func, gpointer 
  * the chunk. */
 gboolean mv_smaps_parse_file(const char *path, MvSmapsFunc func, gpointer user_data,
                              gsize *bytes_read, GError **error);
+/* The same, calling @on_large(@large_data) once, on this thread, when the
+ * text turns out longer than one chunk (a large address space: the moment
+ * to start other reads of the process on other threads). */
+gboolean mv_smaps_parse_file_full(const char *path, MvSmapsFunc func, gpointer user_data,
+                                  void (*on_large)(gpointer large_data), gpointer large_data,
+                                  gsize *bytes_read, GError **error);
 
 /* A file read ahead on a second thread, chunk after chunk, while the
  * caller works on the chunk before: for /proc files whose read(2) is
@@ -191,6 +197,16 @@ MvReadAhead *mv_read_ahead_start(int fd, gsize chunk_size);
 gssize mv_read_ahead_next(MvReadAhead *ra, char *buf, gsize size);
 /* Stops the thread (waits for its read in progress) and frees @ra. */
 void mv_read_ahead_stop(MvReadAhead *ra);
+
+/* A /proc/<pid>/<name> read started now and collected later: opened by
+ * mv_proc_read_begin (with this thread's credentials: /proc decides at
+ * open) and read on a second thread meanwhile; mv_proc_read_finish gives
+ * the whole text or the open's or read's errno, as mv_proc_read would, and
+ * frees @pending (so does mv_proc_read_discard). */
+typedef struct MvProcPending MvProcPending;
+MvProcPending *mv_proc_read_begin(pid_t pid, const char *name);
+gboolean mv_proc_read_finish(MvProcPending *pending, GString *out, GError **error);
+void mv_proc_read_discard(MvProcPending *pending);
 
 /* Parses the text of /proc/<pid>/smaps_rollup into @out. Empty text (a
  * process without an address space) fails with MV_ERRNO/ESRCH. */

@@ -148,32 +148,20 @@ append_summary_row(GString *out, SummaryForm form, const char *name, guint64 byt
  * (smaps also lists [vsyscall], which VmSize does not count). @node->arg:
  * SUMMARY_TABLE (summary, for people) or SUMMARY_VALUES (values: `name
  * bytes` lines, the same rows, for scripts). */
-/* smaps_rollup's values for a file that reads smaps too: a process without
- * an address space (kernel thread, zombie) has an empty smaps, which /proc
- * serves, so its summary and mappings are zeros like its smaps, not the
- * ESRCH of its smaps_rollup. */
-static gboolean
-load_rollup_along_smaps(pid_t pid, const MvStatus *status, MvPidRollup *rollup, GError **error)
-{
-  if (!status->has_mm) {
-    memset(rollup, 0, sizeof *rollup);
-    return TRUE;
-  }
-  return mv_pid_load_rollup(pid, rollup, error);
-}
-
 static gboolean
 render_summary(const MvContext *ctx, const MvNode *node, GString *out, GError **error)
 {
   MvStatus status;
   MvPidRollup rollup;
   int pin = mv_pid_pin(ctx->pid); /* one process throughout (mv-pid-load.h) */
-  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, &status, error);
+  /* a process without an address space (kernel thread, zombie) has an
+   * empty smaps, which /proc serves: zeros, not its smaps_rollup's ESRCH */
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps_rollup(ctx->pid, &status, &rollup, error);
   const MvResident2x2 *r;
   const MvMappingRow *t;
   SummaryForm form = (SummaryForm) node->arg;
 
-  if (model == NULL || !load_rollup_along_smaps(ctx->pid, &status, &rollup, error)) {
+  if (model == NULL) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }
@@ -228,10 +216,10 @@ render_mappings(const MvContext *ctx, const MvNode *node, GString *out, GError *
 {
   int pin = mv_pid_pin(ctx->pid); /* one process throughout (mv-pid-load.h) */
   MvStatus status;
-  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(ctx->pid, &status, error);
   MvPidRollup rollup;
+  g_autoptr(MvPidSmaps) model = mv_pid_load_smaps_rollup(ctx->pid, &status, &rollup, error);
 
-  if (model == NULL || !load_rollup_along_smaps(ctx->pid, &status, &rollup, error)) {
+  if (model == NULL) {
     mv_pid_unpin(pin, ctx->pid, NULL);
     return FALSE;
   }

@@ -36,6 +36,12 @@ gboolean mv_pid_read_smaps(pid_t pid, GString *text, MvStatus *status, GError **
  * that confirms the address space outlived the read goes to @status when
  * it is not NULL. */
 MvPidSmaps *mv_pid_load_smaps(pid_t pid, MvStatus *status, GError **error);
+/* mv_pid_load_smaps and mv_pid_load_rollup, both read from the same pid
+ * (pin it); a process without an address space has rollup values 0, not
+ * ESRCH. For a large address space the rollup's read (its own walk of every
+ * mapping) runs on a second thread while smaps is parsed. */
+MvPidSmaps *mv_pid_load_smaps_rollup(pid_t pid, MvStatus *status, MvPidRollup *rollup,
+                                     GError **error);
 
 /* A render that combines several reads of one pid (summary: smaps, status,
  * smaps_rollup; a processes/metrics row: status then smaps_rollup) must not
