@@ -62,20 +62,32 @@ static void walk_list(struct walk *w, void *head, uint32_t cls, uint64_t expect)
 		w->count_off++;
 }
 
-/* The calling thread's bins and every span free list of every shard. */
-static void walk_all(struct walk *w)
+/* Calls @fn on every span of every shard's central lists (partial and
+ * full), under its list's lock. */
+static void each_central_span(void (*fn)(struct sa_span *s, uint32_t cls, void *data), void *data)
 {
-	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
-		walk_list(w, sa_tc.bins[c].head, c, sa_tc.bins[c].count);
 	for (uint32_t sh = 0; sh < SA_SHARDS; sh++)
 		for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
 			struct sa_central *ce = &sa_centrals[sh][c];
 			sa_lock(&ce->lock);
 			for (int l = 0; l < 2; l++)
 				for (struct sa_span *s = l ? ce->full : ce->partial; s; s = s->next)
-					walk_list(w, s->freelist, c, (uint64_t)s->nbump - s->nalloc);
+					fn(s, c, data);
 			sa_unlock(&ce->lock);
 		}
+}
+
+static void walk_span(struct sa_span *s, uint32_t cls, void *data)
+{
+	walk_list(data, s->freelist, cls, (uint64_t)s->nbump - s->nalloc);
+}
+
+/* The calling thread's bins and every span free list of every shard. */
+static void walk_all(struct walk *w)
+{
+	for (uint32_t c = 1; c < SA_NUM_CLASSES; c++)
+		walk_list(w, sa_tc.bins[c].head, c, sa_tc.bins[c].count);
+	each_central_span(walk_span, w);
 }
 
 static void *objs[NOBJ];
@@ -422,24 +434,23 @@ static void test_first_foreign_free_goes_home(void **state)
 
 /* ---- per-page class entries (what free() reads instead of the span) ---- */
 
+static void count_wrong_entries(struct sa_span *s, uint32_t cls, void *data)
+{
+	uint64_t *wrong = data;
+
+	for (uint32_t i = 0; i < s->npages; i++) {
+		uintptr_t a = s->base + ((uintptr_t)i << SA_PAGE_SHIFT);
+		uint16_t v = sa_arena_of(a)->psmall[(a >> SA_PAGE_SHIFT) & (SA_ARENA_PAGES - 1)];
+		if (SA_PSMALL_CLASS(v) != cls || SA_PSMALL_INDEX(v) != i)
+			(*wrong)++;
+	}
+}
+
 static uint64_t page_entries_wrong(void)
 {
 	uint64_t wrong = 0;
-	for (uint32_t sh = 0; sh < SA_SHARDS; sh++)
-		for (uint32_t c = 1; c < SA_NUM_CLASSES; c++) {
-			struct sa_central *ce = &sa_centrals[sh][c];
-			sa_lock(&ce->lock);
-			for (int l = 0; l < 2; l++)
-				for (struct sa_span *s = l ? ce->full : ce->partial; s; s = s->next)
-					for (uint32_t i = 0; i < s->npages; i++) {
-						uintptr_t a = s->base + ((uintptr_t)i << SA_PAGE_SHIFT);
-						uint16_t v = sa_arena_of(a)->psmall[(a >> SA_PAGE_SHIFT) &
-										    (SA_ARENA_PAGES - 1)];
-						if (SA_PSMALL_CLASS(v) != c || SA_PSMALL_INDEX(v) != i)
-							wrong++;
-					}
-			sa_unlock(&ce->lock);
-		}
+
+	each_central_span(count_wrong_entries, &wrong);
 	return wrong;
 }
 
