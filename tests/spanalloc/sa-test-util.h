@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by the spanalloc tests: read the kernel's view of this
- * process (smaps_rollup fields, kB -> bytes). */
+ * process (smaps_rollup fields, kB -> bytes); run a piece of a test in a
+ * child process and collect what it wrote to stderr (abort checks). */
 #ifndef SA_TEST_UTIL_H
 #define SA_TEST_UTIL_H
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Value of `field` ("Rss", "LazyFree", ...) in /proc/self/smaps_rollup, in
  * bytes; -1 if missing. */
@@ -28,6 +31,40 @@ static inline int64_t sa_test_rollup(const char *field)
 	}
 	fclose(f);
 	return v;
+}
+
+/* Runs `what` in a forked child whose stderr is a pipe (the child exits 0
+ * if `what` returns); up to size - 1 bytes of that stderr go to `buf`,
+ * NUL-terminated. Returns the child's wait status, -1 if it could not be
+ * started or waited for. */
+static inline int sa_test_run_child(void (*what)(void), char *buf, size_t size)
+{
+	int fds[2], status;
+	size_t have = 0;
+	ssize_t r;
+	pid_t pid;
+
+	memset(buf, 0, size);
+	if (pipe(fds) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		what();
+		_exit(0);
+	}
+	close(fds[1]);
+	while (have < size - 1 && (r = read(fds[0], buf + have, size - 1 - have)) > 0)
+		have += (size_t)r;
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
 }
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <spanalloc.h>
+#include "sa-test-util.h"
 
 static const size_t sizes[] = { 0, 1, 8, 15, 16, 17, 100, 255, 1000, 1024, 1025, 4000,
 				8192, 9000, 32767, 32768, 32769, 65536, 100000, 1 << 20, 3 << 20 };
@@ -175,27 +176,13 @@ static void test_huge(void **state)
 	sa_free(q);
 }
 
-/* Runs `what` in a child; returns its stderr and checks it died of SIGABRT. */
+/* Runs `what` in a child and checks it died of SIGABRT with `msg` on stderr. */
 static void expect_abort(void (*what)(void), const char *msg)
 {
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		what();
-		_exit(0);
-	}
-	close(fds[1]);
-	char buf[512] = { 0 };
-	size_t have = 0;
-	ssize_t r;
-	while (have < sizeof(buf) - 1 && (r = read(fds[0], buf + have, sizeof(buf) - 1 - have)) > 0)
-		have += (size_t)r;
-	close(fds[0]);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
+	char buf[512];
+	int st = sa_test_run_child(what, buf, sizeof(buf));
+
+	assert_true(st != -1);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGABRT);
 	if (!strstr(buf, msg))

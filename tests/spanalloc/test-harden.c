@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "sa-internal.h"
+#include "sa-test-util.h"
 
 enum { NOBJ = 2000 };
 
@@ -203,28 +204,14 @@ static void test_links_every_path(void **state)
 	memset(objs, 0, sizeof(objs));
 }
 
-/* Runs `what` in a child with stderr on a pipe; returns the child's
- * stderr, checks it died of SIGABRT. */
+/* Runs `what` in a child and checks it died of SIGABRT with `msg` on
+ * stderr. */
 static void expect_abort(void (*what)(void), const char *msg)
 {
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		what();
-		_exit(0);
-	}
-	close(fds[1]);
-	char buf[1024] = { 0 };
-	size_t have = 0;
-	ssize_t r;
-	while (have < sizeof(buf) - 1 && (r = read(fds[0], buf + have, sizeof(buf) - 1 - have)) > 0)
-		have += (size_t)r;
-	close(fds[0]);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
+	char buf[1024];
+	int st = sa_test_run_child(what, buf, sizeof(buf));
+
+	assert_true(st != -1);
 	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
 		fail_msg("child did not abort (status %#x), stderr '%s'", st, buf);
 	if (!strstr(buf, msg))
@@ -265,24 +252,10 @@ static void do_poison_central(void)
 static void check_object_in_message(void (*what)(void), size_t size)
 {
 	/* re-run to learn the address printed, then compare with the message */
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		what();
-		_exit(0);
-	}
-	close(fds[1]);
-	char buf[1024] = { 0 };
-	size_t have = 0;
-	ssize_t r;
-	while (have < sizeof(buf) - 1 && (r = read(fds[0], buf + have, sizeof(buf) - 1 - have)) > 0)
-		have += (size_t)r;
-	close(fds[0]);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
+	char buf[1024];
+	int st = sa_test_run_child(what, buf, sizeof(buf));
+
+	assert_true(st != -1);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGABRT);
 	assert_null(strstr(buf, "not stopped"));
@@ -343,26 +316,21 @@ static int debug_child_clean(void)
 	return 0;
 }
 
+static const char *debug_child_mode;
+
+/* this test program again, as a child in SPANALLOC_DEBUG mode */
+static void exec_debug_child(void)
+{
+	setenv("SPANALLOC_DEBUG", "1", 1);
+	execl("/proc/self/exe", "test-spanalloc-harden", debug_child_mode, (char *)NULL);
+	_exit(127);
+}
+
 static void run_debug_child(const char *mode, int *status, char *err, size_t errsz)
 {
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		setenv("SPANALLOC_DEBUG", "1", 1);
-		execl("/proc/self/exe", "test-spanalloc-harden", mode, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	memset(err, 0, errsz);
-	size_t have = 0;
-	ssize_t r;
-	while (have < errsz - 1 && (r = read(fds[0], err + have, errsz - 1 - have)) > 0)
-		have += (size_t)r;
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, status, 0), pid);
+	debug_child_mode = mode;
+	*status = sa_test_run_child(exec_debug_child, err, errsz);
+	assert_true(*status != -1);
 }
 
 static void test_debug_reports_uaf(void **state)
