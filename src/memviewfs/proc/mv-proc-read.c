@@ -21,19 +21,8 @@ mv_read_file(const char *path, GString *out, GError **error)
 }
 
 gboolean
-mv_read_file_at(int dirfd, const char *path, GString *out, GError **error)
+mv_read_fd(int fd, const char *path, GString *out, GError **error)
 {
-  int fd;
-
-  g_string_truncate(out, 0);
-  do
-    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    int saved = errno;
-    return mv_set_errno(error, saved, "open %s: %s", path, g_strerror(saved));
-  }
-
   for (;;) {
     gsize old_len = out->len;
     g_string_set_size(out, old_len + MV_READ_CHUNK);
@@ -45,15 +34,31 @@ mv_read_file_at(int dirfd, const char *path, GString *out, GError **error)
     if (n < 0) {
       int saved = errno;
       g_string_set_size(out, old_len);
-      close(fd);
       return mv_set_errno(error, saved, "read %s: %s", path, g_strerror(saved));
     }
     g_string_set_size(out, old_len + (gsize)n);
     if (n == 0)
-      break;
+      return TRUE;
   }
+}
+
+gboolean
+mv_read_file_at(int dirfd, const char *path, GString *out, GError **error)
+{
+  gboolean ok;
+  int fd;
+
+  g_string_truncate(out, 0);
+  do
+    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    int saved = errno;
+    return mv_set_errno(error, saved, "open %s: %s", path, g_strerror(saved));
+  }
+  ok = mv_read_fd(fd, path, out, error);
   close(fd);
-  return TRUE;
+  return ok;
 }
 
 /* The /proc root: an O_PATH directory fd, opened once. */

@@ -182,17 +182,17 @@ mv_proc_read_finish(MvProcPending *pending, GString *out, GError **error)
     mv_proc_read_discard(pending);
     return ok;
   }
+  if (pending->ahead == NULL) {
+    ok = mv_read_fd(pending->fd, pending->path, out, error); /* no thread: read here */
+    mv_proc_read_discard(pending);
+    return ok;
+  }
   for (;;) {
     gsize old_len = out->len;
     gssize n;
 
     g_string_set_size(out, old_len + MV_READ_AHEAD_CHUNK);
-    if (pending->ahead != NULL)
-      n = mv_read_ahead_next(pending->ahead, out->str + old_len, MV_READ_AHEAD_CHUNK);
-    else
-      do
-        n = read(pending->fd, out->str + old_len, MV_READ_AHEAD_CHUNK);
-      while (n < 0 && errno == EINTR);
+    n = mv_read_ahead_next(pending->ahead, out->str + old_len, MV_READ_AHEAD_CHUNK);
     g_string_set_size(out, old_len + (gsize) MAX(n, 0));
     if (n < 0) {
       int saved = errno;

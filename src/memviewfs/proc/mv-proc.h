@@ -51,6 +51,9 @@ gboolean mv_read_file(const char *path, GString *out, GError **error);
 
 /* mv_read_file() of @relpath under the directory @dirfd (openat). */
 gboolean mv_read_file_at(int dirfd, const char *relpath, GString *out, GError **error);
+/* Appends the rest of @fd to @out, read to its end (@path names it in
+ * errors). */
+gboolean mv_read_fd(int fd, const char *path, GString *out, GError **error);
 
 /* The /proc root: every read of /proc goes through this one directory (an
  * fd, used with openat), "/proc" unless mv_proc_set_root() chose another
