@@ -116,6 +116,14 @@ caps_effective(const struct __user_cap_data_struct caps[2])
   return caps[0].effective | ((guint64) caps[1].effective << 32);
 }
 
+static int
+compare_gid(const void *a, const void *b)
+{
+  gid_t x = *(const gid_t *) a, y = *(const gid_t *) b;
+
+  return x < y ? -1 : x > y;
+}
+
 static const MvDaemonCreds *
 daemon_creds(void)
 {
@@ -131,6 +139,9 @@ daemon_creds(void)
     n = getgroups(0, NULL);
     creds.groups = g_new0(gid_t, MAX(n, 1));
     creds.n_groups = MAX(getgroups(n, creds.groups), 0);
+    /* sorted, as the kernel keeps a task's groups and status lists them:
+     * a reader's list compares with memcmp (reader_is_daemon) */
+    qsort(creds.groups, creds.n_groups, sizeof(gid_t), compare_gid);
     if (syscall(SYS_capget, &header, creds.caps) != 0)
       memset(creds.caps, 0, sizeof creds.caps);
     creds.cap_eff = caps_effective(creds.caps);
@@ -216,16 +227,10 @@ failed:
   }
 }
 
-static int
-compare_gid(const void *a, const void *b)
-{
-  gid_t x = *(const gid_t *) a, y = *(const gid_t *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-/* Are @reader's credentials the daemon's own? Groups compare as sets
- * (status lists them sorted, getgroups in any order). Only with
+/* Are @reader's credentials the daemon's own? Groups compare as sorted
+ * lists: status lists the kernel's sorted group_info, the daemon's were
+ * sorted once (a list in another order would only make the reader one
+ * that is decided and switched: slower, still exact). Only with
  * CAP_SYS_PTRACE: without it the daemon's own process is one the kernel
  * may refuse to a reader with the daemon's credentials (it never refuses
  * the daemon itself), and the rule must decide that one. */
@@ -233,19 +238,12 @@ static gboolean
 reader_is_daemon(const MvReader *reader)
 {
   const MvDaemonCreds *d = daemon_creds();
-  g_autofree gid_t *mine = NULL;
-  g_autofree gid_t *theirs = NULL;
 
-  if (reader->foreign_userns || reader->tid <= 0 || reader->fsuid != d->fsuid ||
-      reader->fsgid != d->fsgid || reader->cap_eff != d->cap_eff ||
-      reader->n_groups != (gsize) d->n_groups ||
-      (reader->cap_eff & MV_CAP_BIT(CAP_SYS_PTRACE)) == 0)
-    return FALSE;
-  mine = g_memdup2(d->groups, MAX(d->n_groups, 1) * sizeof(gid_t));
-  theirs = g_memdup2(reader->groups, MAX(reader->n_groups, 1) * sizeof(gid_t));
-  qsort(mine, d->n_groups, sizeof(gid_t), compare_gid);
-  qsort(theirs, reader->n_groups, sizeof(gid_t), compare_gid);
-  return memcmp(mine, theirs, reader->n_groups * sizeof(gid_t)) == 0;
+  return !reader->foreign_userns && reader->tid > 0 && reader->fsuid == d->fsuid &&
+         reader->fsgid == d->fsgid && reader->cap_eff == d->cap_eff &&
+         (reader->cap_eff & MV_CAP_BIT(CAP_SYS_PTRACE)) != 0 &&
+         reader->n_groups == (gsize) d->n_groups &&
+         memcmp(reader->groups, d->groups, reader->n_groups * sizeof(gid_t)) == 0;
 }
 
 MvReader *
