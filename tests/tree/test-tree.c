@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "tree/mv-scan.h"
 #include "tree/mv-tree.h"
 
 static MvContext
@@ -167,6 +168,28 @@ test_escaping(void **state)
   assert_string_equal(out->str, "/x\\040y\\012z");
 }
 
+/* The scan takes the processes that cost most last time first; one the
+ * last scan did not see, and ties, in pid order. */
+static void
+test_scan_order_by_cost(void **state)
+{
+  static const pid_t pids[] = { 1, 5, 9, 12, 40, 41 };
+  /* 3 and 50 have gone; 12 and 41 are new */
+  static const MvScanCost last[] = {
+    { 1, 20 }, { 3, 900 }, { 5, 20 }, { 9, 35000 }, { 40, 300 }, { 50, 7 },
+  };
+  static const guint expected[] = { 2, 4, 0, 1, 3, 5 }; /* 9, 40, 1, 5, 12, 41 */
+  guint order[G_N_ELEMENTS(pids)];
+
+  mv_scan_order_by_cost(pids, G_N_ELEMENTS(pids), last, G_N_ELEMENTS(last), order);
+  assert_memory_equal(order, expected, sizeof expected);
+
+  /* nothing known (the first scan): pid order */
+  mv_scan_order_by_cost(pids, G_N_ELEMENTS(pids), NULL, 0, order);
+  for (guint i = 0; i < G_N_ELEMENTS(pids); i++)
+    assert_int_equal(order[i], i);
+}
+
 int
 main(void)
 {
@@ -177,6 +200,7 @@ main(void)
     cmocka_unit_test(test_stat_modes),
     cmocka_unit_test(test_render_value_file),
     cmocka_unit_test(test_escaping),
+    cmocka_unit_test(test_scan_order_by_cost),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

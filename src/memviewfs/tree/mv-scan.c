@@ -11,9 +11,11 @@
 typedef struct {
   GArray *rows;        /* of MvScanRow */
   GArray *present;     /* of gboolean, parallel to rows */
+  const guint *order;  /* the row indices in the order they are taken */
+  gint64 *cost_us;     /* parallel to rows: how long each row took (us) */
   const MvReader *reader; /* NULL: read as the daemon */
   MvScanFlags flags;
-  gint next;           /* next row index to take, atomically */
+  gint next;           /* next index into order to take, atomically */
   GMutex lock;
   GCond done;
   guint running;       /* pool workers still on this job (under lock) */
@@ -106,11 +108,16 @@ scan_worker(gpointer user_data)
   gboolean switched = FALSE;
 
   for (;;) {
-    guint i = (guint) g_atomic_int_add(&job->next, 1);
-    if (i >= job->rows->len)
+    guint k = (guint) g_atomic_int_add(&job->next, 1);
+    guint i;
+    gint64 start;
+    if (k >= job->rows->len)
       break;
+    i = job->order[k];
+    start = g_get_monotonic_time();
     g_array_index(job->present, gboolean, i) =
       scan_one(&g_array_index(job->rows, MvScanRow, i), job->reader, job->flags, &switched);
+    job->cost_us[i] = g_get_monotonic_time() - start;
   }
   if (switched)
     mv_reader_restore();
@@ -152,6 +159,68 @@ scan_pool(void)
   return pool;
 }
 
+/* What each process cost the last scan, to take the costly ones first in
+ * the next: a scan lasts at least as long as its costliest process (one
+ * smaps_rollup walk is not split), so a process with a large address space
+ * taken late in pid order runs alone at the end while the other workers
+ * idle. Longest first is the classic bound for this (LPT scheduling). Only
+ * the order of the work depends on it; what a scan shows does not. */
+static GMutex last_costs_lock;
+static GArray *last_costs; /* of MvScanCost, in pid order; under the lock */
+
+static gint
+compare_cost_desc(gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const gint64 *hint_us = user_data;
+  guint ia = *(const guint *) a, ib = *(const guint *) b;
+
+  if (hint_us[ia] != hint_us[ib])
+    return hint_us[ia] > hint_us[ib] ? -1 : 1;
+  return ia < ib ? -1 : ia > ib; /* pid order among equals */
+}
+
+void
+mv_scan_order_by_cost(const pid_t *pids, guint n_pids, const MvScanCost *last, guint n_last,
+                      guint *order)
+{
+  g_autofree gint64 *hint_us = g_new(gint64, MAX(n_pids, 1));
+  guint j = 0;
+
+  for (guint i = 0; i < n_pids; i++) {
+    /* both in pid order: one merge walk */
+    while (j < n_last && last[j].pid < pids[i])
+      j++;
+    hint_us[i] = j < n_last && last[j].pid == pids[i] ? last[j].cost_us : 0;
+    order[i] = i;
+  }
+  g_qsort_with_data(order, (gint) n_pids, sizeof *order, compare_cost_desc, hint_us);
+}
+
+static void
+order_by_last_cost(const pid_t *pids, guint n_pids, guint *order)
+{
+  g_mutex_lock(&last_costs_lock);
+  mv_scan_order_by_cost(pids, n_pids,
+                        last_costs != NULL ? (const MvScanCost *) last_costs->data : NULL,
+                        last_costs != NULL ? last_costs->len : 0, order);
+  g_mutex_unlock(&last_costs_lock);
+}
+
+static void
+remember_costs(GArray *rows, const gint64 *cost_us)
+{
+  g_autoptr(GArray) costs = g_array_sized_new(FALSE, FALSE, sizeof(MvScanCost), rows->len);
+
+  for (guint i = 0; i < rows->len; i++) {
+    MvScanCost cost = { g_array_index(rows, MvScanRow, i).pid, cost_us[i] };
+    g_array_append_val(costs, cost);
+  }
+  g_mutex_lock(&last_costs_lock);
+  g_clear_pointer(&last_costs, g_array_unref);
+  last_costs = g_steal_pointer(&costs);
+  g_mutex_unlock(&last_costs_lock);
+}
+
 static void
 clear_row(gpointer data)
 {
@@ -172,6 +241,8 @@ mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
   g_autoptr(GArray) pids = g_array_sized_new(FALSE, FALSE, sizeof(pid_t), 512);
   g_autoptr(GArray) rows = g_array_sized_new(FALSE, TRUE, sizeof(MvScanRow), 512);
   g_autoptr(GArray) present = NULL;
+  g_autofree guint *order = NULL;
+  g_autofree gint64 *cost_us = NULL;
   GArray *result;
   guint n_threads;
   ScanJob job = { 0 };
@@ -192,8 +263,13 @@ mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
 
   present = g_array_sized_new(FALSE, TRUE, sizeof(gboolean), rows->len);
   g_array_set_size(present, rows->len);
+  order = g_new(guint, rows->len + 1);
+  cost_us = g_new0(gint64, rows->len + 1);
+  order_by_last_cost((const pid_t *) pids->data, pids->len, order);
   job.rows = rows;
   job.present = present;
+  job.order = order;
+  job.cost_us = cost_us;
   job.reader = reader;
   job.flags = flags;
   g_mutex_init(&job.lock);
@@ -216,6 +292,7 @@ mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error)
   g_mutex_unlock(&job.lock);
   g_mutex_clear(&job.lock);
   g_cond_clear(&job.done);
+  remember_costs(rows, cost_us);
 
   result = g_array_sized_new(FALSE, FALSE, sizeof(MvScanRow), rows->len);
   g_array_set_clear_func(result, clear_row);

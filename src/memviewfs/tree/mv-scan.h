@@ -44,4 +44,18 @@ mv_scan_row_is_kernel_thread(const MvScanRow *row)
  * daemon itself (an LSM) is kept with readable FALSE. */
 GArray *mv_scan_processes(const MvContext *ctx, MvScanFlags flags, GError **error);
 
+/* How long one process took in a scan (us): the next scan takes the
+ * costliest first (mv-scan.c). */
+typedef struct {
+  pid_t pid;
+  gint64 cost_us;
+} MvScanCost;
+
+/* Fills @order with 0..@n_pids-1, the indices of @pids (in pid order) in
+ * the order a scan takes them: by their cost in @last (in pid order),
+ * costliest first; a pid @last does not have counts as cost 0; equal costs
+ * stay in pid order. */
+void mv_scan_order_by_cost(const pid_t *pids, guint n_pids, const MvScanCost *last,
+                           guint n_last, guint *order);
+
 G_END_DECLS
