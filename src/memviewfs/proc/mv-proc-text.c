@@ -90,18 +90,6 @@ mv_skip_blanks(const char *p, gsize len, gsize *pos)
     (*pos)++;
 }
 
-gboolean
-mv_span_equal(const char *p, gsize len, const char *word)
-{
-  /* the first byte settles most comparisons without a strlen */
-  if (len == 0)
-    return word[0] == '\0';
-  if (p[0] != word[0])
-    return FALSE;
-  gsize word_len = strlen(word);
-  return len == word_len && memcmp(p, word, len) == 0;
-}
-
 MvKbLineResult
 mv_kb_line_split(const char *line, gsize line_len, const char **key, gsize *key_len,
                  guint64 *kb_value)
@@ -148,8 +136,15 @@ mv_key_lookup(const char *const *keys, int n_keys, const char *key, gsize key_le
 {
   int start = (*hint >= 0 && *hint < n_keys) ? *hint : 0;
 
-  for (int k = 0; k < n_keys; k++) {
-    int i = (start + k) % n_keys;
+  /* from the hint to the end, then from the start to the hint (no modulo
+   * per key: this runs for every line of every smaps block) */
+  for (int i = start; i < n_keys; i++) {
+    if (mv_span_equal(key, key_len, keys[i])) {
+      *hint = i + 1;
+      return i;
+    }
+  }
+  for (int i = 0; i < start; i++) {
     if (mv_span_equal(key, key_len, keys[i])) {
       *hint = i + 1;
       return i;

@@ -39,8 +39,18 @@ MvNumResult mv_scan_x64(const char *p, gsize len, gsize *pos, guint64 *out);
 /* Moves *pos past spaces and tabs. */
 void mv_skip_blanks(const char *p, gsize len, gsize *pos);
 
-/* TRUE when @p[0..len) equals the NUL-terminated @word. */
-gboolean mv_span_equal(const char *p, gsize len, const char *word);
+/* TRUE when @p[0..len) equals the NUL-terminated @word. Inline and byte by
+ * byte, no strlen: the parsers compare every key of every line against a
+ * list of words, and most comparisons end at the first byte; @word is never
+ * read past its NUL (@p may hold NULs: hostile input). */
+static inline gboolean
+mv_span_equal(const char *p, gsize len, const char *word)
+{
+  for (gsize i = 0; i < len; i++)
+    if (word[i] == '\0' || word[i] != p[i])
+      return FALSE;
+  return word[len] == '\0';
+}
 
 /* A "Key:   <number> kB" line (smaps, status, meminfo): splits at the first
  * ':' into the key, then reads the value. */
