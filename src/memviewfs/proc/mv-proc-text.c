@@ -59,9 +59,10 @@ scan_base(const char *p, gsize len, gsize *pos, guint64 *out, int base)
     int d = digit_value(p[i], base);
     if (d < 0)
       break;
-    if (value > (G_MAXUINT64 - (guint64)d) / (guint64)base)
+    /* checked arithmetic (compiler builtins), not a division per digit */
+    if (!g_uint64_checked_mul(&value, value, (guint64)base) ||
+        !g_uint64_checked_add(&value, value, (guint64)d))
       return MV_NUM_OVERFLOW;
-    value = value * (guint64)base + (guint64)d;
     any = TRUE;
   }
   if (!any)
@@ -81,13 +82,6 @@ MvNumResult
 mv_scan_x64(const char *p, gsize len, gsize *pos, guint64 *out)
 {
   return scan_base(p, len, pos, out, 16);
-}
-
-void
-mv_skip_blanks(const char *p, gsize len, gsize *pos)
-{
-  while (*pos < len && (p[*pos] == ' ' || p[*pos] == '\t'))
-    (*pos)++;
 }
 
 MvKbLineResult
