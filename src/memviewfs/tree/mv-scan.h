@@ -2,7 +2,8 @@
 /* One pass over every process, in parallel (two threads per CPU: see
  * mv-scan.c), for the files that show all processes at once (processes,
  * metrics/). Each process is read once, from the cheapest source that has
- * what was asked. */
+ * what was asked; the processes that took longest in the previous scan are
+ * taken first (mv_scan_order_by_cost). */
 #pragma once
 
 #include "model/mv-model-pid.h"
