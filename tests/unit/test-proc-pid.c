@@ -532,6 +532,62 @@ test_read_ahead_whole_file(void **state)
   close(fd);
 }
 
+typedef struct {
+  int fd;
+  const guint8 *data;
+  gsize len;
+} PipeWriter;
+
+static gpointer
+write_in_pieces(gpointer user_data)
+{
+  PipeWriter *w = user_data;
+
+  for (gsize off = 0; off < w->len; off += 1000)
+    assert_true(write(w->fd, w->data + off, MIN(1000, w->len - off)) > 0);
+  close(w->fd);
+  return NULL;
+}
+
+/* A source that hands out a little per read(2), as /proc's seq files do
+ * (about a page): each chunk is still filled to its size before it is handed
+ * over, and nothing is lost or reordered. */
+static void
+test_read_ahead_fills_chunks(void **state)
+{
+  g_autoptr(GByteArray) data = g_byte_array_new();
+  g_autoptr(GByteArray) back = g_byte_array_new();
+  g_autofree char *buf = g_malloc(16384);
+  PipeWriter writer;
+  GThread *thread;
+  MvReadAhead *ra;
+  guint n_short = 0;
+  gssize n;
+  int fds[2];
+
+  for (guint i = 0; i < 300000; i++) {
+    guint8 byte = (guint8) (i * 13 + i / 1000);
+    g_byte_array_append(data, &byte, 1);
+  }
+  assert_int_equal(pipe(fds), 0);
+  writer = (PipeWriter) { fds[1], data->data, data->len };
+  thread = g_thread_new("writer", write_in_pieces, &writer);
+  ra = mv_read_ahead_start(fds[0], 16384);
+  assert_non_null(ra);
+  while ((n = mv_read_ahead_next(ra, buf, 16384)) > 0) {
+    if (n != 16384)
+      n_short++;
+    g_byte_array_append(back, (guint8 *) buf, (guint) n);
+  }
+  assert_int_equal(n, 0);
+  mv_read_ahead_stop(ra);
+  g_thread_join(thread);
+  close(fds[0]);
+  assert_int_equal(back->len, data->len);
+  assert_memory_equal(back->data, data->data, data->len);
+  assert_int_equal(n_short, 1); /* the last: 300000 = 18 x 16384 + 5088 */
+}
+
 int
 main(void)
 {
@@ -546,6 +602,7 @@ main(void)
     cmocka_unit_test(test_smaps_not_nul_terminated),
     cmocka_unit_test(test_smaps_stream_equals_whole),
     cmocka_unit_test(test_read_ahead_whole_file),
+    cmocka_unit_test(test_read_ahead_fills_chunks),
     cmocka_unit_test(test_rollup_captured),
     cmocka_unit_test(test_rollup_errors),
     cmocka_unit_test(test_status_probe),
