@@ -189,14 +189,18 @@ gboolean mv_smaps_parse_file_full(const char *path, MvSmapsFunc func, gpointer u
 
 /* A file read ahead on a second thread, chunk after chunk, while the
  * caller works on the chunk before: for /proc files whose read(2) is
- * expensive (smaps: the kernel walks and formats every mapping). At most
- * four chunks wait at a time. @fd stays the caller's (open it, with the
- * reader's credentials: /proc checks access at open; close it after
- * mv_read_ahead_stop). NULL when no thread can be started: read directly. */
+ * expensive (smaps: the kernel walks and formats every mapping). Each chunk
+ * is filled by as many reads as it takes (a /proc seq file gives about a
+ * page per read), so the caller is woken once per chunk. At most four
+ * chunks wait at a time (memory: 4 x @chunk_size per reader). @fd stays
+ * the caller's (open it, with the reader's credentials: /proc checks
+ * access at open; close it after mv_read_ahead_stop). NULL when no thread
+ * can be started: read directly. */
 typedef struct MvReadAhead MvReadAhead;
 MvReadAhead *mv_read_ahead_start(int fd, gsize chunk_size);
 /* The next chunk into @buf (@size >= the chunk size), like read(2): its
- * length, 0 at the end, -1 with errno set when the read failed. */
+ * length (the chunk size but for the last), 0 at the end, -1 with errno set
+ * when the read failed. */
 gssize mv_read_ahead_next(MvReadAhead *ra, char *buf, gsize size);
 /* Stops the thread (waits for its read in progress) and frees @ra. */
 void mv_read_ahead_stop(MvReadAhead *ra);
