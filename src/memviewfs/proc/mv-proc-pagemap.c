@@ -11,17 +11,9 @@ int
 mv_pagemap_open(pid_t pid, GError **error)
 {
   char path[48];
-  int fd;
 
   mv_proc_pid_path(path, sizeof path, pid, "pagemap");
-  do
-    fd = openat(mv_proc_root_fd(), path, O_RDONLY | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    int saved = errno;
-    mv_set_errno(error, saved, "open %s: %s", path, g_strerror(saved));
-  }
-  return fd;
+  return mv_open_at(mv_proc_root_fd(), path, O_RDONLY | O_CLOEXEC, error);
 }
 
 gboolean

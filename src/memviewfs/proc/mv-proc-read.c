@@ -42,6 +42,22 @@ mv_read_fd(int fd, const char *path, GString *out, GError **error)
   }
 }
 
+int
+mv_open_at(int dirfd, const char *path, int flags, GError **error)
+{
+  int fd, saved;
+
+  do
+    fd = openat(dirfd, path, flags);
+  while (fd < 0 && errno == EINTR);
+  if (fd >= 0)
+    return fd;
+  saved = errno;
+  mv_set_errno(error, saved, "open %s: %s", path, g_strerror(saved));
+  errno = saved; /* the message's allocation may have changed it */
+  return -1;
+}
+
 gboolean
 mv_read_file_at(int dirfd, const char *path, GString *out, GError **error)
 {
@@ -49,13 +65,9 @@ mv_read_file_at(int dirfd, const char *path, GString *out, GError **error)
   int fd;
 
   g_string_truncate(out, 0);
-  do
-    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    int saved = errno;
-    return mv_set_errno(error, saved, "open %s: %s", path, g_strerror(saved));
-  }
+  fd = mv_open_at(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY, error);
+  if (fd < 0)
+    return FALSE;
   ok = mv_read_fd(fd, path, out, error);
   close(fd);
   return ok;

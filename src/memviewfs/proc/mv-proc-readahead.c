@@ -169,9 +169,9 @@ mv_proc_read_begin(pid_t pid, const char *name)
     pending->open_errno = ENAMETOOLONG;
     return pending;
   }
-  do
-    pending->fd = openat(mv_proc_root_fd(), pending->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  while (pending->fd < 0 && errno == EINTR);
+  /* the error is reported at finish, from its errno */
+  pending->fd = mv_open_at(mv_proc_root_fd(), pending->path, O_RDONLY | O_CLOEXEC | O_NOCTTY,
+                           NULL);
   if (pending->fd < 0)
     pending->open_errno = errno;
   else

@@ -212,13 +212,10 @@ mv_smaps_parse_file_full(const char *path, MvSmapsFunc func, gpointer user_data,
   int fd;
 
   *bytes_read = 0;
-  do
-    fd = openat(mv_proc_root_fd(), path, O_RDONLY | O_CLOEXEC | O_NOCTTY); /* relative: under the /proc root */
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    int saved = errno;
-    return mv_set_errno(error, saved, "open %s: %s", path, g_strerror(saved));
-  }
+  /* relative: under the /proc root */
+  fd = mv_open_at(mv_proc_root_fd(), path, O_RDONLY | O_CLOEXEC | O_NOCTTY, error);
+  if (fd < 0)
+    return FALSE;
   for (;;) {
     gsize old_len = pending->len;
     ssize_t n;

@@ -49,6 +49,10 @@ gboolean mv_list_contains(const char *list, gsize len, const char *word);
  * means. */
 gboolean mv_read_file(const char *path, GString *out, GError **error);
 
+/* openat(@dirfd, @path, @flags) again while a signal interrupts it: the fd,
+ * or -1 with errno kept and @error set ("open <path>: ..."). */
+int mv_open_at(int dirfd, const char *path, int flags, GError **error);
+
 /* mv_read_file() of @relpath under the directory @dirfd (openat). */
 gboolean mv_read_file_at(int dirfd, const char *relpath, GString *out, GError **error);
 /* Appends the rest of @fd to @out, read to its end (@path names it in
