@@ -75,9 +75,12 @@ scan_one(MvScanRow *row, const MvReader *reader, MvScanFlags flags, gboolean *sw
   if (flags & MV_SCAN_SMAPS) {
     /* smaps for the 2x2; pss, uss, swap... from smaps_rollup, whose Pss and
      * SwapPss are exact where the per-mapping ones of smaps are each
-     * rounded down to a kB (mv-node-pid.c, render_summary) */
-    g_autoptr(MvPidSmaps) model = mv_pid_load_smaps(row->pid, NULL, &error);
-    if (model != NULL && mv_pid_load_rollup(row->pid, &row->rollup, &error)) {
+     * rounded down to a kB (mv-node-pid.c, render_summary); read as summary
+     * reads them (the rollup's walk overlapping a large smaps) */
+    MvStatus smaps_status;
+    g_autoptr(MvPidSmaps) model =
+      mv_pid_load_smaps_rollup(row->pid, &smaps_status, &row->rollup, &error);
+    if (model != NULL) {
       row->resident = model->resident;
       for (guint i = 0; i < model->rows->len; i++) {
         const MvMappingRow *mapping = g_ptr_array_index(model->rows, i);
