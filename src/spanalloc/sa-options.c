@@ -12,7 +12,7 @@
 struct sa_option sa_options[SA_OPT_COUNT] = {
 	[SA_OPT_MADV] = { .name = "madv", SA_OPT_DEFAULT(SA_RELEASE_FREE), .env = "SPANALLOC_MADV",
 			  .kind = SA_OPT_WORD, .word = "dontneed", .word_value = SA_RELEASE_DONTNEED },
-	[SA_OPT_SCAVENGE_MS] = { .name = "scavenge_ms", SA_OPT_DEFAULT(1000), .env = "SPANALLOC_SCAVENGE_MS",
+	[SA_OPT_SCAVENGE_MS] = { .name = "scavenge_ms", SA_OPT_DEFAULT(SA_SCAVENGE_MS_DEFAULT), .env = "SPANALLOC_SCAVENGE_MS",
 				 .kind = SA_OPT_NUMBER, .max = 0 },
 	[SA_OPT_BACKGROUND] = { .name = "background", SA_OPT_DEFAULT(1), .env = "SPANALLOC_BACKGROUND",
 				.kind = SA_OPT_WORD, .word = "0", .word_value = 0 },
@@ -25,7 +25,7 @@ struct sa_option sa_options[SA_OPT_COUNT] = {
 
 int sa_debug;
 int sa_release_mode_cur = SA_RELEASE_FREE;
-uint64_t sa_scavenge_delay_ms = 1000;
+uint64_t sa_scavenge_delay_ms = SA_SCAVENGE_MS_DEFAULT;
 uint64_t sa_tcache_cap_bytes = SA_TCACHE_CAP_DEFAULT;
 int sa_bg_disabled;
 

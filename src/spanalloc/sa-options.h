@@ -64,6 +64,8 @@ static inline uint64_t sa_option(enum sa_option_id id)
 #define SA_TCACHE_CAP_DEFAULT ((uint64_t)2 << 20)
 extern uint64_t sa_tcache_cap_bytes SA_HIDDEN;
 extern int sa_release_mode_cur SA_HIDDEN;   /* enum sa_release_mode */
+/* Default idle time before free pages are released (ms). */
+#define SA_SCAVENGE_MS_DEFAULT 1000
 extern uint64_t sa_scavenge_delay_ms SA_HIDDEN;
 extern int sa_bg_disabled SA_HIDDEN;     /* SPANALLOC_BACKGROUND=0 */
 /*
