@@ -20,28 +20,6 @@ struct sa_central sa_centrals[SA_SHARDS][SA_NUM_CLASSES];
 uint64_t sa_dead_nmalloc[SA_NUM_CLASSES];
 uint64_t sa_orphaned[SA_NUM_CLASSES];
 
-static void sa_span_list_push(struct sa_span **head, struct sa_span *s, uint8_t list)
-{
-	s->prev = NULL;
-	s->next = *head;
-	if (*head)
-		(*head)->prev = s;
-	*head = s;
-	s->list = list;
-}
-
-static void sa_span_list_remove(struct sa_span **head, struct sa_span *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		*head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
-	s->list = SA_LIST_NONE;
-}
-
 /* Sets the per-page class entries of small span s (cls 0 clears them).
  * Page by page: a span may cross from one arena into the next. */
 static void sa_span_set_psmall(struct sa_span *s, uint32_t cls)

@@ -59,14 +59,9 @@ static inline uint32_t sa_list_index(size_t npages)
 static void sa_freelist_push(struct sa_span *s)
 {
 	uint32_t i = sa_list_index(s->npages);
-	s->prev = NULL;
-	s->next = sa_free_lists[i];
-	if (s->next)
-		s->next->prev = s;
-	sa_free_lists[i] = s;
+	sa_span_list_push(&sa_free_lists[i], s, SA_LIST_HEAP);
 	sa_free_nonempty[i / 64] |= (uint64_t)1 << (i % 64);
 	sa_free_runs++;
-	s->list = SA_LIST_HEAP;
 	s->state = SA_SPAN_FREE;
 	s->cls = 0;
 	sa_pm_set(s->base, s);
@@ -76,16 +71,9 @@ static void sa_freelist_push(struct sa_span *s)
 static void sa_freelist_remove(struct sa_span *s)
 {
 	uint32_t i = sa_list_index(s->npages);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		sa_free_lists[i] = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	sa_span_list_remove(&sa_free_lists[i], s);
 	if (!sa_free_lists[i])
 		sa_free_nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
-	s->next = s->prev = NULL;
-	s->list = SA_LIST_NONE;
 	sa_free_runs--;
 }
 
@@ -377,10 +365,7 @@ struct sa_span *sa_heap_alloc(size_t npages, size_t align_pages, uint8_t state)
 	s->next = s->prev = NULL;
 	sa_hc.inuse_pages += npages;
 	if (state == SA_SPAN_LARGE) {
-		s->next = sa_large_list;
-		if (s->next)
-			s->next->prev = s;
-		sa_large_list = s;
+		sa_span_list_push(&sa_large_list, s, SA_LIST_NONE);
 		sa_hc.large_allocs++;
 		sa_hc.large_alloc_pages += npages;
 		sa_hc.large_inuse_pages += npages;
@@ -401,13 +386,7 @@ void sa_heap_free(struct sa_span *s)
 		  sa_span_of(s->base + (((uintptr_t)s->npages - 1) << SA_PAGE_SHIFT)) == s, s);
 	sa_hc.inuse_pages -= s->npages;
 	if (s->state == SA_SPAN_LARGE) {
-		if (s->prev)
-			s->prev->next = s->next;
-		else
-			sa_large_list = s->next;
-		if (s->next)
-			s->next->prev = s->prev;
-		s->next = s->prev = NULL;
+		sa_span_list_remove(&sa_large_list, s);
 		sa_hc.large_frees++;
 		sa_hc.large_inuse_pages -= s->npages;
 		sa_hc.large_inuse_objs--;

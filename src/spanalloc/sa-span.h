@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Pages, arenas, the span descriptor and the page map (address -> span),
- * read by the free fast path. Declares no functions: the page map is
+ * read by the free fast path; and the span lists' push and remove. Declares no functions: the page map is
  * filled by the page heap (sa-heap.c, which defines sa_l1).
  */
 #ifndef SA_SPAN_H
@@ -50,6 +50,32 @@ struct sa_span {
 	struct sa_span *next, *prev;
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct sa_span) == 64, "one cache line per span descriptor");
+
+/* The doubly linked span lists (a central list's partial and full spans,
+ * the page heap's free lists and its list of large objects): s goes to the
+ * front of *head, marked `list` (enum sa_span_list); removal marks it
+ * SA_LIST_NONE. */
+static inline void sa_span_list_push(struct sa_span **head, struct sa_span *s, uint8_t list)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+	s->list = list;
+}
+
+static inline void sa_span_list_remove(struct sa_span **head, struct sa_span *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	s->list = SA_LIST_NONE;
+}
 
 /* Per 64 MiB arena: page -> span and per-page release state. */
 #define SA_PG_REL_FREE 1u     /* released with MADV_FREE */
