@@ -55,23 +55,26 @@ for i in range(0, len(pages), 16):
     print("    " + " ".join("%d," % x for x in pages[i:i+16]))
 print("};")
 # The free fast path checks a pointer with this table alone (no span
-# descriptor). size = odd * 2^shift; inv = odd's inverse modulo 2^64. For an
-# offset off in a span, rotr64(off * inv, shift) is off / size when size
-# divides off, and at least 2^64 / size (> any object count) when it does
-# not (the divisibility test compilers use for off % size == 0), so
-# "rotr64(off * inv, shift) < nobjs" is "off is the start of an object".
+# descriptor). size = odd * 2^shift (shift >= 4: every class is a multiple of
+# 16); inv = odd's inverse modulo 2^32. For an offset off in a span (< 2^32:
+# spans are at most a few pages), rotr32(off * inv, shift) is off / size when
+# size divides off, and at least 2^32 / size (> any object count) when it
+# does not (the divisibility test compilers use for off % size == 0), so
+# "rotr32(off * inv, shift) < nobjs" is "off is the start of an object".
+# 8 bytes an entry: free() indexes it with a scaled address.
 def ctz(x):
     return (x & -x).bit_length() - 1
 print("/* Per class, for free(): offset `off` in a span is the start of an object")
-print(" * iff rotr64(off * inv, shift) < nobjs (inv: inverse modulo 2^64 of the odd")
+print(" * iff rotr32(off * inv, shift) < nobjs (inv: inverse modulo 2^32 of the odd")
 print(" * part of size = odd << shift; the rotation is off / size for multiples of")
-print(" * size, and >= 2^64 / size otherwise). */")
-print("struct sa_class_check { uint64_t inv; uint32_t size; uint16_t nobjs; uint8_t shift, unused; };")
-print("static const struct sa_class_check sa_class_check_table[SA_NUM_CLASSES] = { { 0, 0, 0, 0, 0 },")
+print(" * size, and >= 2^32 / size otherwise). */")
+print("struct sa_class_check { uint32_t inv; uint16_t nobjs; uint8_t shift, unused; };")
+print("static const struct sa_class_check sa_class_check_table[SA_NUM_CLASSES] = { { 0, 0, 0, 0 },")
 for s_, np_ in zip(sizes, pages):
     k = ctz(s_)
-    inv = pow(s_ >> k, -1, 2 ** 64)
-    print("    { 0x%016xu, %d, %d, %d, 0 }," % (inv, s_, np_ * PAGE // s_, k))
+    assert k >= 4
+    inv = pow(s_ >> k, -1, 2 ** 32)
+    print("    { 0x%08xu, %d, %d, 0 }," % (inv, np_ * PAGE // s_, k))
 print("};")
 def cls(n):
     for i, s in enumerate(sizes):

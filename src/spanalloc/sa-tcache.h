@@ -51,12 +51,13 @@ static inline void sa_free_inline(void *p)
 		sa_free_nonsmall(p, ar->spans[pg]);
 		return;
 	}
-	/* offset from the span's first byte; objects sit at multiples of the
-	 * class size below the class's limit */
-	uint64_t off = (a & (SA_PAGE_SIZE - 1)) + ((uint64_t)SA_PSMALL_INDEX(info) << SA_PAGE_SHIFT);
+	/* offset in bytes from the span's first byte (a span is a few pages:
+	 * 32 bits); objects sit at multiples of the class size below the
+	 * class's limit */
+	uint32_t off = (uint32_t)(a & (SA_PAGE_SIZE - 1)) + ((uint32_t)SA_PSMALL_INDEX(info) << SA_PAGE_SHIFT);
 	const struct sa_class_check *cc = &sa_class_check_table[cls];
-	uint64_t q = off * cc->inv; /* off / size if size divides off (see the table) */
-	if (unlikely(((q >> cc->shift) | (q << (64 - cc->shift))) >= cc->nobjs ||
+	uint32_t q = off * cc->inv; /* off / size if size divides off (see the table) */
+	if (unlikely(((q >> cc->shift) | (q << (32 - cc->shift))) >= cc->nobjs ||
 		     sa_link_is_free(p))) {
 		sa_free_reject(p);
 		return;
