@@ -11,7 +11,7 @@
 /*
  * Encoded free lists (hardening). Every free small object, wherever it is
  * listed (a thread cache bin, a batch in transit, a span's free list), holds
- *   word 0: link = rotl64(next ^ sa_keys.link, 17) ^ (address of word 0)
+ *   word 0: link = next ^ (address of word 0) ^ sa_keys.link
  *   word 1: tag  = link ^ sa_keys.free
  * with two per-process random secrets (getrandom at start-up, kept across
  * fork). Popping an object checks its tag before decoding its link, so a
@@ -19,7 +19,10 @@
  * (sa_die_link, no malloc) instead of steering a later malloc to an address
  * of the writer's choosing; forging a link needs both secrets. A free of an
  * object whose words already carry a valid tag is a double free; allocation
- * clears word 1 so a live object does not look free.
+ * clears word 1 so a live object does not look free. The link is not
+ * rotated or otherwise mixed (glibc's safe-linking is not either): any
+ * change to word 0 already fails the tag check, and each operation more
+ * on malloc's path waits on the load of the popped object.
  */
 struct sa_keys {
 	uint64_t free; /* tag key (odd) */
@@ -28,19 +31,11 @@ struct sa_keys {
 extern struct sa_keys sa_keys SA_HIDDEN;
 
 
-static inline uintptr_t sa_rotl64(uintptr_t v, unsigned r)
-{
-	return (v << r) | (v >> (64u - r));
-}
-static inline uintptr_t sa_rotr64(uintptr_t v, unsigned r)
-{
-	return (v >> r) | (v << (64u - r));
-}
 /* Marks o free and links it to next (NULL ends a list). */
 static inline void sa_link_set(void *o, void *next)
 {
 	void **w = o;
-	uintptr_t e = sa_rotl64((uintptr_t)next ^ sa_keys.link, 17) ^ (uintptr_t)o;
+	uintptr_t e = (uintptr_t)next ^ ((uintptr_t)o ^ sa_keys.link);
 	w[0] = (void *)e;
 	w[1] = (void *)(e ^ sa_keys.free);
 }
@@ -51,7 +46,7 @@ static inline void *sa_link_next(void *o)
 	uintptr_t e = (uintptr_t)w[0];
 	if (unlikely((e ^ (uintptr_t)w[1]) != sa_keys.free))
 		sa_die_link(o);
-	return (void *)(sa_rotr64(e ^ (uintptr_t)o, 17) ^ sa_keys.link);
+	return (void *)(e ^ ((uintptr_t)o ^ sa_keys.link));
 }
 /* True if o carries a valid free tag (double-free check). */
 static inline bool sa_link_is_free(const void *o)
