@@ -31,6 +31,7 @@ struct sa_keys {
 extern struct sa_keys sa_keys SA_HIDDEN;
 
 
+#ifndef SA_PLAIN_LINKS
 /* Marks o free and links it to next (NULL ends a list). */
 static inline void sa_link_set(void *o, void *next)
 {
@@ -54,5 +55,24 @@ static inline bool sa_link_is_free(const void *o)
 	void *const *w = o;
 	return ((uintptr_t)w[0] ^ (uintptr_t)w[1]) == sa_keys.free;
 }
+#else
+/* -Dspanalloc_hardening=false, for bench/alloc/run-harden-cost only: the
+ * link in the clear and a constant mark in word 1 (the double-free check
+ * spanalloc had before the links were encoded). Not checked on pop. */
+static inline void sa_link_set(void *o, void *next)
+{
+	void **w = o;
+	w[0] = next;
+	w[1] = (void *)sa_keys.free;
+}
+static inline void *sa_link_next(void *o)
+{
+	return ((void **)o)[0];
+}
+static inline bool sa_link_is_free(const void *o)
+{
+	return (uintptr_t)((void *const *)o)[1] == sa_keys.free;
+}
+#endif
 
 #endif
