@@ -97,12 +97,21 @@ uint32_t sa_central_refill(uint32_t shard, uint32_t cls, void **headp, uint32_t 
 			got++;
 			s->nalloc++;
 		}
-		while (got < want && s->nbump < s->nobjs) {
-			void *o = (void *)(s->base + (uintptr_t)s->nbump * s->elem_size);
-			s->nbump++;
+		if (got < want && s->nbump < s->nobjs) {
+			/* never-used objects: carve the run of them this batch
+			 * takes, each linked to the next one up */
+			uint32_t n = want - got;
+			if (n > (uint32_t)(s->nobjs - s->nbump))
+				n = s->nobjs - s->nbump;
+			const uintptr_t size = s->elem_size;
+			char *o = (char *)(s->base + (uintptr_t)s->nbump * size);
 			sa_batch_append(&head, &tail, o);
-			got++;
-			s->nalloc++;
+			for (uint32_t i = 1; i < n; i++, o += size)
+				sa_link_set(o, o + size);
+			tail = o;
+			s->nbump = (uint16_t)(s->nbump + n);
+			s->nalloc = (uint16_t)(s->nalloc + n);
+			got += n;
 		}
 		if (s->nalloc == s->nobjs) {
 			sa_span_list_remove(&c->partial, s);
