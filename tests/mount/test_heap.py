@@ -17,8 +17,9 @@ import subprocess
 import sys
 import time
 
-from mvharness import (MiB, NOBODY, PAGE, SLACK, SYSTEM_PYTHON, Mount, MountTestCase, main,
-                       probe, programs, promtool_check, reconcile, smaps_heap_view, smaps_rss)
+from mvharness import (LAZYFREE_LAG, MiB, NOBODY, PAGE, SLACK, SYSTEM_PYTHON, Mount,
+                       MountTestCase, main, probe, programs, promtool_check, reconcile,
+                       smaps_heap_view, smaps_rss)
 
 # The workload's objects: 16 MiB of 1 KiB objects (2048 spans of one 8 KiB
 # page), of which the oldest 75% (12 MiB, 1536 whole spans) are freed.
@@ -138,7 +139,10 @@ class TestAllocatorView(HeapTestCase):
             self.assertEqual(r["released_free"][1], stats["heap_released_free"], r)
             # the freed objects fill whole spans but for the two at either end
             self.assertGreaterEqual(r["released_free"][0], FREED_BYTES - 2 * 8192, r)
-            self.assertEqual(lazyfree, r["released_free"][0])
+            # the kernel's lazyfree: the resident released pages, but for
+            # those still in a per-CPU batch (the scavenge's last few)
+            self.assertLessEqual(lazyfree, r["released_free"][0])
+            self.assertGreaterEqual(lazyfree, r["released_free"][0] - LAZYFREE_LAG)
             with open(f"{self.mnt}/{w.pid}/retained_freed") as f:
                 self.assertEqual(int(f.read()), lazyfree)
             self.assertLessEqual(abs(self.mnt.value(w.pid, "heap", "resident") - rss_allocated),

@@ -11,6 +11,12 @@ MiB = 1024 * 1024
 # The kernel's own slack between two reads: a few pages of stack, libc
 # buffers and per-CPU RSS counter batching. Nothing looser.
 SLACK = 8 * PAGE
+# MADV_FREE'd pages count as LazyFree only once the kernel has moved them
+# through a per-CPU batch of up to 31 folios (mm/swap.c, lru_lazyfree): up to
+# 30 pages per CPU may not be LazyFree yet when madvise returns, and stay so
+# until that CPU drains its batch (seen: 35 pages short after the madvise
+# moved between CPUs; the last 2 pages of a scavenge for seconds).
+LAZYFREE_LAG = (os.cpu_count() or 1) * 30 * PAGE
 
 # One region of /proc/<pid>/smaps: its range as printed ("start-end", hex),
 # start and end as numbers, perms, offset, path ("" for none) and its
