@@ -128,8 +128,9 @@ void sa_bg_start(void)
 		/* Wait until the thread has named itself (it stores its tid just
 		 * after). Not pthread_setname_np() from here: for another thread
 		 * glibc formats /proc/self/task/<tid>/comm with sprintf, and the
-		 * pages of printf's code and tables it faults in were ~140 KiB of
-		 * a small program's RSS. The thread takes no lock before that. */
+		 * pages of printf's code and tables it faults in were ~190 KB of
+		 * a small program's peak RSS (1000 mallocs: 1544 KB against 1352
+		 * KB). The thread takes no lock before that. */
 		while (e == 0 && !__atomic_load_n(&sa_bg_tid, __ATOMIC_ACQUIRE))
 			sched_yield();
 		pthread_attr_destroy(&attr);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Pages, arenas, the span descriptor and the page map (address -> span),
- * read by the free fast path; and the span lists' push and remove. Declares no functions: the page map is
- * filled by the page heap (sa-heap.c, which defines sa_l1).
+ * read by the free fast path, and the span lists' inline push and remove.
+ * Declares no out-of-line functions: the page map is filled by the page
+ * heap (sa-heap.c, which defines sa_l1).
  */
 #ifndef SA_SPAN_H
 #define SA_SPAN_H

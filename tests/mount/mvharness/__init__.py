@@ -24,8 +24,8 @@ from .programs import main, programs
 from .daemon import Mount, MountTestCase, start_daemon, stop_daemon
 from .workload import (HeapWorkload, HeapWorkloads, Sleepers, Workload, renamed_copy, wait_exec,
                        wait_until)
-from .procfs import (LAZYFREE_LAG, MiB, PAGE, SLACK, free_bw, kernel_thread_comms, meminfo_bytes, read_text,
-                     smaps, smaps_rollup, smaps_rss, smaps_vmas, status_bytes, vmstat)
+from .procfs import (LAZYFREE_LAG, MiB, PAGE, SLACK, free_bw, kernel_thread_comms, meminfo_bytes,
+                     read_text, smaps, smaps_rollup, smaps_rss, smaps_vmas, status_bytes, vmstat)
 from .cgroup import make_cgroup, move_to_cgroup, own_memory_cgroup, read_inside
 from .creds import NOBODY, NOBODY_ID, SYSTEM_PYTHON, as_user, probe, read_as
 from .prom import NodeExporter, families, metric, promtool_check, samples
@@ -34,9 +34,9 @@ from .heap import reconcile, smaps_heap_view
 __all__ = [
     "main", "programs", "Mount", "MountTestCase", "start_daemon", "stop_daemon", "HeapWorkload",
     "HeapWorkloads", "Sleepers", "Workload", "renamed_copy", "wait_exec", "wait_until", "MiB",
-    "LAZYFREE_LAG", "PAGE", "SLACK", "free_bw", "kernel_thread_comms", "meminfo_bytes", "read_text", "smaps",
-    "smaps_rollup", "smaps_rss", "smaps_vmas", "status_bytes", "vmstat", "make_cgroup",
-    "move_to_cgroup", "own_memory_cgroup", "read_inside", "NOBODY", "NOBODY_ID", "SYSTEM_PYTHON",
-    "as_user", "probe", "read_as", "NodeExporter", "families", "metric", "promtool_check",
-    "samples", "reconcile", "smaps_heap_view",
+    "LAZYFREE_LAG", "PAGE", "SLACK", "free_bw", "kernel_thread_comms", "meminfo_bytes",
+    "read_text", "smaps", "smaps_rollup", "smaps_rss", "smaps_vmas", "status_bytes", "vmstat",
+    "make_cgroup", "move_to_cgroup", "own_memory_cgroup", "read_inside", "NOBODY", "NOBODY_ID",
+    "SYSTEM_PYTHON", "as_user", "probe", "read_as", "NodeExporter", "families", "metric",
+    "promtool_check", "samples", "reconcile", "smaps_heap_view",
 ]
